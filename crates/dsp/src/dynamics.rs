@@ -1,0 +1,743 @@
+//! Dynamics: a feed-forward compressor and a lookahead brick-wall limiter.
+//!
+//! # Compressor
+//! The compressor follows Giannoulis, Massberg and Reiss, "Digital Dynamic
+//! Range Compressor Design" (JAES 2012): level detection in dB, a static gain
+//! computer with a quadratic soft knee, and attack/release smoothing of the
+//! gain reduction in the dB domain. A block is processed in three passes so
+//! that the two expensive conversions vectorise:
+//!
+//! 1. detector: peak (`max |x|` over linked channels) or RMS, to dB with
+//!    [`fast_log2`](crate::fastmath::fast_log2);
+//! 2. gain computer and smoothing: serial, but only a few flops per sample;
+//! 3. dB to gain with [`fast_exp2`](crate::fastmath::fast_exp2), applied to
+//!    every channel.
+//!
+//! # Limiter
+//! [`Limiter`] delays the signal by its lookahead `L - 1` frames and applies
+//! a gain that is the moving average, over `L` frames, of the running minimum
+//! (over the last `L` frames) of the gain each sample needs. Every value in
+//! the averaging window is at most the gain the delayed sample needs, so the
+//! average is too: the ceiling holds by construction, with a smooth gain
+//! curve. A final clamp guards against `f32` rounding.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::fastmath::{DB_PER_LOG2, LOG2_PER_DB, fast_exp2, fast_log2};
+use crate::gain::db_to_linear;
+use crate::param::{AtomicF32, AtomicSwitch, LinearRamp};
+use crate::{AudioBuffer, ConfigError, Processor, StreamSpec};
+
+/// How the compressor measures level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Detection {
+    /// Instantaneous sample peak.
+    #[default]
+    Peak,
+    /// Mean square over a short window (see [`CompressorSettings::rms_window_ms`]).
+    Rms,
+}
+
+/// Compressor settings. [`CompressorSettings::validate`] gives the ranges.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CompressorSettings {
+    /// Level above which gain is reduced, in dBFS (-60 to 0).
+    pub threshold_db: f32,
+    /// Input dB over threshold per output dB over threshold (1 to 100).
+    pub ratio: f32,
+    /// Width of the soft knee, in dB (0 = hard knee, up to 24).
+    pub knee_db: f32,
+    /// Time constant for gain reduction to rise, in ms (0.01 to 500).
+    pub attack_ms: f32,
+    /// Time constant for gain reduction to fall back, in ms (1 to 5000).
+    pub release_ms: f32,
+    /// Gain added after compression, in dB (-24 to +24).
+    pub makeup_db: f32,
+    /// Peak or RMS detection.
+    pub detection: Detection,
+    /// One detector for all channels (the loudest drives the gain), so the
+    /// stereo image does not move; `false` compresses each channel alone.
+    pub stereo_link: bool,
+    /// RMS averaging time, in ms (0.1 to 300).
+    pub rms_window_ms: f32,
+}
+
+impl Default for CompressorSettings {
+    fn default() -> Self {
+        Self {
+            threshold_db: -18.0,
+            ratio: 4.0,
+            knee_db: 6.0,
+            attack_ms: 5.0,
+            release_ms: 100.0,
+            makeup_db: 0.0,
+            detection: Detection::Peak,
+            stereo_link: true,
+            rms_window_ms: 10.0,
+        }
+    }
+}
+
+impl CompressorSettings {
+    /// Checks every field.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first field out of range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let c = ConfigError::check_range;
+        c("threshold_db", self.threshold_db as f64, -60.0, 0.0, " dB")?;
+        c("ratio", self.ratio as f64, 1.0, 100.0, ":1")?;
+        c("knee_db", self.knee_db as f64, 0.0, 24.0, " dB")?;
+        c("attack_ms", self.attack_ms as f64, 0.01, 500.0, " ms")?;
+        c("release_ms", self.release_ms as f64, 1.0, 5000.0, " ms")?;
+        c("makeup_db", self.makeup_db as f64, -24.0, 24.0, " dB")?;
+        c(
+            "rms_window_ms",
+            self.rms_window_ms as f64,
+            0.1,
+            300.0,
+            " ms",
+        )?;
+        Ok(())
+    }
+}
+
+/// The static curve: output level in dB for an input level in dB
+/// (Giannoulis et al., eq. 4, quadratic soft knee).
+///
+/// ```
+/// use kmidi_dsp::dynamics::gain_computer_db;
+/// // 10 dB over a -20 dB threshold at 4:1 comes out 2.5 dB over.
+/// assert_eq!(gain_computer_db(-10.0, -20.0, 4.0, 0.0), -17.5);
+/// assert_eq!(gain_computer_db(-30.0, -20.0, 4.0, 6.0), -30.0);
+/// ```
+#[inline(always)]
+pub fn gain_computer_db(input_db: f32, threshold_db: f32, ratio: f32, knee_db: f32) -> f32 {
+    input_db + gain_reduction_db(input_db, threshold_db, ratio, knee_db)
+}
+
+/// The static curve as a gain change: `gain_computer_db(x) - x`, computed
+/// directly so that it is exactly 0 below the knee and at ratio 1.
+#[inline(always)]
+pub fn gain_reduction_db(input_db: f32, threshold_db: f32, ratio: f32, knee_db: f32) -> f32 {
+    let over = input_db - threshold_db;
+    let slope = 1.0 / ratio - 1.0;
+    if 2.0 * over < -knee_db {
+        0.0
+    } else if knee_db > 0.0 && 2.0 * over.abs() <= knee_db {
+        let x = over + knee_db * 0.5;
+        slope * x * x / (2.0 * knee_db)
+    } else {
+        slope * over
+    }
+}
+
+/// Time-constant coefficient for a one-pole smoother: the fraction of the
+/// old value kept per frame (reaches 1 - 1/e of a step after `ms`).
+pub fn one_pole_coefficient(ms: f64, sample_rate: f64) -> f32 {
+    (-1.0 / (ms * 0.001 * sample_rate)).exp() as f32
+}
+
+#[derive(Debug)]
+struct SharedCompressor {
+    version: AtomicU32,
+    threshold_db: AtomicF32,
+    ratio: AtomicF32,
+    knee_db: AtomicF32,
+    attack_ms: AtomicF32,
+    release_ms: AtomicF32,
+    makeup_db: AtomicF32,
+    rms: AtomicSwitch,
+    stereo_link: AtomicSwitch,
+    rms_window_ms: AtomicF32,
+}
+
+impl SharedCompressor {
+    fn new(s: &CompressorSettings) -> Self {
+        let me = Self {
+            version: AtomicU32::new(0),
+            threshold_db: AtomicF32::default(),
+            ratio: AtomicF32::default(),
+            knee_db: AtomicF32::default(),
+            attack_ms: AtomicF32::default(),
+            release_ms: AtomicF32::default(),
+            makeup_db: AtomicF32::default(),
+            rms: AtomicSwitch::default(),
+            stereo_link: AtomicSwitch::default(),
+            rms_window_ms: AtomicF32::default(),
+        };
+        me.store(s);
+        me
+    }
+
+    fn store(&self, s: &CompressorSettings) {
+        self.threshold_db.store(s.threshold_db);
+        self.ratio.store(s.ratio);
+        self.knee_db.store(s.knee_db);
+        self.attack_ms.store(s.attack_ms);
+        self.release_ms.store(s.release_ms);
+        self.makeup_db.store(s.makeup_db);
+        self.rms.set(s.detection == Detection::Rms);
+        self.stereo_link.set(s.stereo_link);
+        self.rms_window_ms.store(s.rms_window_ms);
+        self.version.fetch_add(1, Ordering::Release);
+    }
+
+    fn load(&self) -> CompressorSettings {
+        CompressorSettings {
+            threshold_db: self.threshold_db.load(),
+            ratio: self.ratio.load(),
+            knee_db: self.knee_db.load(),
+            attack_ms: self.attack_ms.load(),
+            release_ms: self.release_ms.load(),
+            makeup_db: self.makeup_db.load(),
+            detection: if self.rms.get() {
+                Detection::Rms
+            } else {
+                Detection::Peak
+            },
+            stereo_link: self.stereo_link.get(),
+            rms_window_ms: self.rms_window_ms.load(),
+        }
+    }
+}
+
+/// The control side of a [`Compressor`].
+#[derive(Debug, Clone)]
+pub struct CompressorHandle(Arc<SharedCompressor>);
+
+impl CompressorHandle {
+    /// Replaces all settings; the audio thread picks them up next block.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first field out of range.
+    pub fn set(&self, settings: &CompressorSettings) -> Result<(), ConfigError> {
+        settings.validate()?;
+        self.0.store(settings);
+        Ok(())
+    }
+
+    /// The settings last stored.
+    pub fn get(&self) -> CompressorSettings {
+        self.0.load()
+    }
+}
+
+/// Lowest level the detector reports, in dBFS (silence).
+const DETECTOR_FLOOR_DB: f32 = -200.0;
+/// Highest level the detector reports: anything louder (Inf included) is
+/// treated as this, so one bad sample cannot push the envelope beyond reach.
+const DETECTOR_CEILING_DB: f32 = 60.0;
+
+/// A feed-forward compressor implementing [`Processor`].
+///
+/// ```
+/// use kmidi_dsp::{AudioBuffer, Processor, StreamSpec};
+/// use kmidi_dsp::dynamics::{Compressor, CompressorSettings};
+/// let mut comp = Compressor::new(CompressorSettings { threshold_db: -20.0, ratio: 4.0, ..Default::default() }).unwrap();
+/// comp.prepare(&StreamSpec::new(48_000.0, 512, 2).unwrap()).unwrap();
+/// let mut block = AudioBuffer::new(2, 512);
+/// for ch in 0..2 { block.channel_mut(ch).fill(0.5); }
+/// for _ in 0..200 { comp.process(&mut block); for ch in 0..2 { block.channel_mut(ch).fill(0.5); } }
+/// assert!(comp.gain_reduction_db() < -5.0);
+/// ```
+#[derive(Debug)]
+pub struct Compressor {
+    shared: Arc<SharedCompressor>,
+    seen_version: u32,
+    settings: CompressorSettings,
+    attack_coeff: f32,
+    release_coeff: f32,
+    rms_coeff: f32,
+    makeup: LinearRamp,
+    /// Smoothed gain reduction (dB, <= 0), per detector.
+    envelope_db: Vec<f32>,
+    /// Mean-square state, per detector.
+    mean_square: Vec<f32>,
+    /// Scratch: detector level, then gain in dB, then linear gain.
+    scratch: Vec<f32>,
+    sample_rate: f64,
+    channels: usize,
+    prepared: bool,
+}
+
+impl Compressor {
+    /// A compressor with these settings.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first field out of range.
+    pub fn new(settings: CompressorSettings) -> Result<Self, ConfigError> {
+        settings.validate()?;
+        Ok(Self {
+            shared: Arc::new(SharedCompressor::new(&settings)),
+            seen_version: u32::MAX,
+            settings,
+            attack_coeff: 0.0,
+            release_coeff: 0.0,
+            rms_coeff: 0.0,
+            makeup: LinearRamp::new(settings.makeup_db, 1),
+            envelope_db: Vec::new(),
+            mean_square: Vec::new(),
+            scratch: Vec::new(),
+            sample_rate: 48_000.0,
+            channels: 0,
+            prepared: false,
+        })
+    }
+
+    /// A handle for changing settings from another thread.
+    pub fn handle(&self) -> CompressorHandle {
+        CompressorHandle(Arc::clone(&self.shared))
+    }
+
+    /// The current gain reduction (the first detector's), in dB (<= 0).
+    pub fn gain_reduction_db(&self) -> f32 {
+        self.envelope_db.first().copied().unwrap_or(0.0)
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &CompressorSettings {
+        &self.settings
+    }
+
+    fn apply_settings(&mut self, s: CompressorSettings) {
+        self.settings = s;
+        self.attack_coeff = one_pole_coefficient(s.attack_ms as f64, self.sample_rate);
+        self.release_coeff = one_pole_coefficient(s.release_ms as f64, self.sample_rate);
+        self.rms_coeff = 1.0 - one_pole_coefficient(s.rms_window_ms as f64, self.sample_rate);
+        self.makeup.set_target(s.makeup_db);
+    }
+
+    fn poll(&mut self) {
+        let v = self.shared.version.load(Ordering::Acquire);
+        if v != self.seen_version {
+            self.seen_version = v;
+            let s = self.shared.load();
+            self.apply_settings(s);
+        }
+    }
+
+    /// Detector pass: writes the level in dB of channels `chans` into
+    /// `level`, updating the RMS state `ms`.
+    #[inline]
+    fn detect(
+        block: &AudioBuffer,
+        chans: std::ops::Range<usize>,
+        level: &mut [f32],
+        rms: Option<(&mut f32, f32)>,
+    ) {
+        let frames = level.len();
+        match rms {
+            None => {
+                let first = block.channel(chans.start);
+                for (l, x) in level.iter_mut().zip(&first[..frames]) {
+                    *l = 0.0f32.max(x.abs());
+                }
+                for ch in chans.start + 1..chans.end {
+                    for (l, x) in level.iter_mut().zip(&block.channel(ch)[..frames]) {
+                        *l = l.max(x.abs());
+                    }
+                }
+                for l in level.iter_mut() {
+                    *l =
+                        (fast_log2(*l) * DB_PER_LOG2).clamp(DETECTOR_FLOOR_DB, DETECTOR_CEILING_DB);
+                }
+            }
+            Some((ms, coeff)) => {
+                let n = (chans.end - chans.start) as f32;
+                let first = block.channel(chans.start);
+                for (l, x) in level.iter_mut().zip(&first[..frames]) {
+                    *l = x * x;
+                }
+                for ch in chans.start + 1..chans.end {
+                    for (l, x) in level.iter_mut().zip(&block.channel(ch)[..frames]) {
+                        *l += x * x;
+                    }
+                }
+                let inv = 1.0 / n;
+                let mut m = *ms;
+                for l in level.iter_mut() {
+                    let sq = *l * inv;
+                    // NaN/Inf input must not reach the state.
+                    let sq = if sq.is_finite() { sq } else { 0.0 };
+                    m += (sq - m) * coeff;
+                    *l = m;
+                }
+                *ms = m;
+                for l in level.iter_mut() {
+                    *l = (fast_log2(*l) * (DB_PER_LOG2 * 0.5))
+                        .clamp(DETECTOR_FLOOR_DB, DETECTOR_CEILING_DB);
+                }
+            }
+        }
+    }
+
+    /// Gain pass: level dB in, smoothed gain reduction dB out (in place).
+    #[inline]
+    fn smooth(&self, levels: &mut [f32], env: &mut f32) {
+        let (t, r, k) = (
+            self.settings.threshold_db,
+            self.settings.ratio,
+            self.settings.knee_db,
+        );
+        let (att, rel) = (self.attack_coeff, self.release_coeff);
+        let mut e = *env;
+        for l in levels.iter_mut() {
+            let gr = gain_reduction_db(*l, t, r, k);
+            let coeff = if gr < e { att } else { rel };
+            e = gr + coeff * (e - gr);
+            *l = e;
+        }
+        *env = e;
+    }
+}
+
+impl Processor for Compressor {
+    fn prepare(&mut self, spec: &StreamSpec) -> Result<(), ConfigError> {
+        self.sample_rate = spec.sample_rate();
+        self.channels = spec.channels();
+        self.envelope_db = vec![0.0; spec.channels()];
+        self.mean_square = vec![0.0; spec.channels()];
+        self.scratch = vec![0.0; spec.max_block_frames()];
+        self.makeup
+            .set_ramp_frames(spec.ms_to_frames(crate::gain::DEFAULT_RAMP_MS));
+        let s = self.shared.load();
+        self.seen_version = self.shared.version.load(Ordering::Acquire);
+        self.apply_settings(s);
+        self.makeup.set_immediate(s.makeup_db);
+        self.prepared = true;
+        Ok(())
+    }
+
+    fn process(&mut self, block: &mut AudioBuffer) {
+        if !self.prepared {
+            return;
+        }
+        self.poll();
+        let frames = block.frames().min(self.scratch.len());
+        let channels = block.channels().min(self.channels);
+        if frames == 0 || channels == 0 {
+            return;
+        }
+        let (mk_start, mk_step, mk_len) = self.makeup.advance_block(frames);
+        let mk_end = self.makeup.current();
+        let groups = if self.settings.stereo_link {
+            1
+        } else {
+            channels
+        };
+        let rms = self.settings.detection == Detection::Rms;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        for g in 0..groups {
+            let chans = if self.settings.stereo_link {
+                0..channels
+            } else {
+                g..g + 1
+            };
+            let level = &mut scratch[..frames];
+            let rms_state = if rms {
+                Some((&mut self.mean_square[g], self.rms_coeff))
+            } else {
+                None
+            };
+            Self::detect(block, chans.clone(), level, rms_state);
+            let mut env = self.envelope_db[g];
+            self.smooth(level, &mut env);
+            self.envelope_db[g] = env;
+            // dB -> linear, with makeup.
+            for (i, l) in level.iter_mut().enumerate() {
+                let mk = if i < mk_len {
+                    mk_start + mk_step * (i + 1) as f32
+                } else {
+                    mk_end
+                };
+                *l = fast_exp2((*l + mk) * LOG2_PER_DB);
+            }
+            for ch in chans {
+                for (x, g) in block.channel_mut(ch).iter_mut().zip(level.iter()) {
+                    *x *= g;
+                }
+            }
+        }
+        self.scratch = scratch;
+        for (e, m) in self.envelope_db.iter_mut().zip(self.mean_square.iter_mut()) {
+            if !e.is_finite() {
+                *e = 0.0;
+            }
+            if !m.is_finite() {
+                *m = 0.0;
+            }
+        }
+    }
+
+    fn reset(&mut self) {
+        self.envelope_db.fill(0.0);
+        self.mean_square.fill(0.0);
+        let mk = self.makeup.target();
+        self.makeup.set_immediate(mk);
+    }
+}
+
+/// Limiter settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LimiterSettings {
+    /// Largest absolute output sample, in dBFS (-60 to 0).
+    pub ceiling_db: f32,
+    /// How far ahead the limiter looks, in ms (0.1 to 20); this is also its latency.
+    pub lookahead_ms: f32,
+    /// Time constant for the gain to recover, in ms (1 to 2000).
+    pub release_ms: f32,
+}
+
+impl Default for LimiterSettings {
+    fn default() -> Self {
+        Self {
+            ceiling_db: -0.3,
+            lookahead_ms: 5.0,
+            release_ms: 80.0,
+        }
+    }
+}
+
+impl LimiterSettings {
+    /// Checks every field.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first field out of range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let c = ConfigError::check_range;
+        c("ceiling_db", self.ceiling_db as f64, -60.0, 0.0, " dB")?;
+        c("lookahead_ms", self.lookahead_ms as f64, 0.1, 20.0, " ms")?;
+        c("release_ms", self.release_ms as f64, 1.0, 2000.0, " ms")?;
+        Ok(())
+    }
+}
+
+/// A lookahead brick-wall limiter implementing [`Processor`]: no output
+/// sample ever exceeds the ceiling. Non-finite input samples are replaced by
+/// silence before they reach the delay line.
+///
+/// The ceiling and release can change at run time through
+/// [`LimiterHandle`]; the lookahead is fixed at construction because it sets
+/// the latency the host compensates for.
+///
+/// ```
+/// use kmidi_dsp::{AudioBuffer, Processor, StreamSpec};
+/// use kmidi_dsp::dynamics::{Limiter, LimiterSettings};
+/// let mut lim = Limiter::new(LimiterSettings { ceiling_db: -1.0, ..Default::default() }).unwrap();
+/// lim.prepare(&StreamSpec::new(48_000.0, 512, 1).unwrap()).unwrap();
+/// let mut block = AudioBuffer::new(1, 512);
+/// block.channel_mut(0).fill(4.0);
+/// lim.process(&mut block);
+/// assert!(block.peak() <= 10f32.powf(-1.0 / 20.0));
+/// ```
+#[derive(Debug)]
+pub struct Limiter {
+    settings: LimiterSettings,
+    ceiling: Arc<AtomicF32>,
+    release_ms: Arc<AtomicF32>,
+    seen_release_ms: f32,
+    release_coeff: f32,
+    lookahead: usize,
+    sample_rate: f64,
+    delay: Vec<Vec<f32>>,
+    delay_pos: usize,
+    /// Sliding-minimum deque over the needed gains: (frame index, gain).
+    min_queue: Vec<(u64, f32)>,
+    min_head: usize,
+    min_len: usize,
+    box_ring: Vec<f32>,
+    box_pos: usize,
+    box_sum: f64,
+    envelope: f32,
+    frame_index: u64,
+    prepared: bool,
+}
+
+/// The control side of a [`Limiter`].
+#[derive(Debug, Clone)]
+pub struct LimiterHandle {
+    ceiling: Arc<AtomicF32>,
+    release_ms: Arc<AtomicF32>,
+}
+
+impl LimiterHandle {
+    /// Sets the ceiling in dBFS (-60 to 0).
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming `ceiling_db`.
+    pub fn set_ceiling_db(&self, db: f32) -> Result<(), ConfigError> {
+        ConfigError::check_range("ceiling_db", db as f64, -60.0, 0.0, " dB")?;
+        self.ceiling.store(db_to_linear(db));
+        Ok(())
+    }
+
+    /// Sets the release time in ms (1 to 2000).
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming `release_ms`.
+    pub fn set_release_ms(&self, ms: f32) -> Result<(), ConfigError> {
+        ConfigError::check_range("release_ms", ms as f64, 1.0, 2000.0, " ms")?;
+        self.release_ms.store(ms);
+        Ok(())
+    }
+}
+
+impl Limiter {
+    /// A limiter with these settings.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first field out of range.
+    pub fn new(settings: LimiterSettings) -> Result<Self, ConfigError> {
+        settings.validate()?;
+        Ok(Self {
+            settings,
+            ceiling: Arc::new(AtomicF32::new(db_to_linear(settings.ceiling_db))),
+            release_ms: Arc::new(AtomicF32::new(settings.release_ms)),
+            seen_release_ms: f32::NAN,
+            release_coeff: 0.0,
+            lookahead: 1,
+            sample_rate: 48_000.0,
+            delay: Vec::new(),
+            delay_pos: 0,
+            min_queue: Vec::new(),
+            min_head: 0,
+            min_len: 0,
+            box_ring: Vec::new(),
+            box_pos: 0,
+            box_sum: 0.0,
+            envelope: 1.0,
+            frame_index: 0,
+            prepared: false,
+        })
+    }
+
+    /// A handle for changing the ceiling and release from another thread.
+    pub fn handle(&self) -> LimiterHandle {
+        LimiterHandle {
+            ceiling: Arc::clone(&self.ceiling),
+            release_ms: Arc::clone(&self.release_ms),
+        }
+    }
+
+    /// The gain applied to the last frame (1 = no limiting).
+    pub fn current_gain(&self) -> f32 {
+        (self.box_sum / self.lookahead as f64) as f32
+    }
+
+    #[inline(always)]
+    fn push_min(&mut self, index: u64, gain: f32) {
+        let cap = self.min_queue.len();
+        // Drop entries from the back that can never be the minimum again.
+        while self.min_len > 0 {
+            let back = (self.min_head + self.min_len - 1) % cap;
+            if self.min_queue[back].1 >= gain {
+                self.min_len -= 1;
+            } else {
+                break;
+            }
+        }
+        let slot = (self.min_head + self.min_len) % cap;
+        self.min_queue[slot] = (index, gain);
+        self.min_len += 1;
+        // Expire the front once it leaves the window.
+        let window = self.lookahead as u64;
+        while self.min_len > 0 && self.min_queue[self.min_head].0 + window <= index {
+            self.min_head = (self.min_head + 1) % cap;
+            self.min_len -= 1;
+        }
+    }
+}
+
+impl Processor for Limiter {
+    fn prepare(&mut self, spec: &StreamSpec) -> Result<(), ConfigError> {
+        self.lookahead = spec.ms_to_frames(self.settings.lookahead_ms as f64);
+        self.sample_rate = spec.sample_rate();
+        let l = self.lookahead;
+        self.delay = vec![vec![0.0; l]; spec.channels()];
+        self.min_queue = vec![(0, 1.0); l + 1];
+        self.box_ring = vec![1.0; l];
+        self.seen_release_ms = f32::NAN;
+        self.prepared = true;
+        self.reset_state();
+        Ok(())
+    }
+
+    fn process(&mut self, block: &mut AudioBuffer) {
+        if !self.prepared {
+            return;
+        }
+        let ceiling = self.ceiling.load();
+        let release_ms = self.release_ms.load();
+        if release_ms != self.seen_release_ms {
+            self.seen_release_ms = release_ms;
+            self.release_coeff = 1.0 - one_pole_coefficient(release_ms as f64, self.sample_rate);
+        }
+        let channels = block.channels().min(self.delay.len());
+        let frames = block.frames();
+        let l = self.lookahead;
+        let inv_l = 1.0 / l as f64;
+        for n in 0..frames {
+            // Needed gain for the incoming frame.
+            let mut peak = 0.0f32;
+            for ch in 0..channels {
+                let x = block.channel(ch)[n];
+                let x = if x.is_finite() { x } else { 0.0 };
+                peak = peak.max(x.abs());
+                self.delay[ch][self.delay_pos] = x;
+            }
+            let needed = if peak > ceiling { ceiling / peak } else { 1.0 };
+            let idx = self.frame_index;
+            self.frame_index += 1;
+            self.push_min(idx, needed);
+            let held = self.min_queue[self.min_head].1;
+            let released = self.envelope + (1.0 - self.envelope) * self.release_coeff;
+            self.envelope = held.min(released);
+            self.box_sum += self.envelope as f64 - self.box_ring[self.box_pos] as f64;
+            self.box_ring[self.box_pos] = self.envelope;
+            self.box_pos = if self.box_pos + 1 == l {
+                0
+            } else {
+                self.box_pos + 1
+            };
+            let gain = (self.box_sum * inv_l) as f32;
+            let read = if self.delay_pos + 1 == l {
+                0
+            } else {
+                self.delay_pos + 1
+            };
+            for ch in 0..channels {
+                let y = self.delay[ch][read] * gain;
+                block.channel_mut(ch)[n] = y.clamp(-ceiling, ceiling);
+            }
+            self.delay_pos = read;
+        }
+        // Re-sum the smoothing window once a block so rounding cannot drift.
+        self.box_sum = self.box_ring.iter().map(|&g| g as f64).sum();
+    }
+
+    fn reset(&mut self) {
+        self.reset_state();
+    }
+
+    fn latency_frames(&self) -> usize {
+        self.lookahead - 1
+    }
+}
+
+impl Limiter {
+    fn reset_state(&mut self) {
+        for d in self.delay.iter_mut() {
+            d.fill(0.0);
+        }
+        self.delay_pos = 0;
+        self.min_head = 0;
+        self.min_len = 0;
+        self.box_ring.fill(1.0);
+        self.box_pos = 0;
+        self.box_sum = self.lookahead as f64;
+        self.envelope = 1.0;
+        self.frame_index = 0;
+    }
+}
