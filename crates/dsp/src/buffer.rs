@@ -266,7 +266,7 @@ impl AudioBuffer {
                 context: "interleaved data must have the buffer's channel count",
             });
         }
-        if len % channels != 0 {
+        if !len.is_multiple_of(channels) {
             return Err(ConfigError::Mismatch {
                 field: "interleaved length",
                 expected: len - len % channels,

@@ -38,8 +38,7 @@ pub fn fast_exp2(x: f32) -> f32 {
     let x = x.clamp(-126.0, 127.0);
     let floor = x.floor();
     let t = x - floor;
-    let p =
-        1.0_f32 + t * (0.693_032_97 + t * (0.241_369_79 + t * (0.052_054_82 + t * 0.013_542_428)));
+    let p = 1.0_f32 + t * (0.693_033 + t * (0.241_369_79 + t * (0.052_054_82 + t * 0.013_542_428)));
     let scale = f32::from_bits(((floor as i32 + 127) as u32) << 23);
     p * scale
 }

@@ -245,7 +245,11 @@ fn limiter_never_exceeds_its_ceiling_on_random_input() {
         let noise = std::cell::RefCell::new(common::Noise::new(seed));
         // Bursts of loud noise (up to +24 dBFS) between quieter passages.
         let sig = |_ch: usize, i: usize| {
-            let loud = if (i / 3000) % 2 == 0 { 16.0 } else { 0.5 };
+            let loud = if (i / 3000).is_multiple_of(2) {
+                16.0
+            } else {
+                0.5
+            };
             noise.borrow_mut().sample() * loud
         };
         let s = LimiterSettings {
@@ -274,7 +278,7 @@ fn limiter_holds_full_scale_square_waves_without_relying_on_the_clamp() {
     let ceiling = 10f32.powf(-3.0 / 20.0);
     for period in [4usize, 50, 480, 4800] {
         let sig = |ch: usize, i: usize| {
-            let v = if (i / (period / 2).max(1)) % 2 == 0 {
+            let v = if (i / (period / 2).max(1)).is_multiple_of(2) {
                 1.0
             } else {
                 -1.0
@@ -335,9 +339,9 @@ fn limiter_ceiling_can_change_at_run_time() {
 #[test]
 fn limiter_replaces_non_finite_input_with_silence() {
     let sig = |_: usize, i: usize| {
-        if i % 7 == 0 {
+        if i.is_multiple_of(7) {
             f32::NAN
-        } else if i % 11 == 0 {
+        } else if i.is_multiple_of(11) {
             f32::INFINITY
         } else {
             0.5
