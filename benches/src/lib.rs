@@ -1,1 +1,226 @@
+//! # kmidi-benches
+//!
+//! Shared pieces of kmidi's Criterion benches: signal generators, the naive
+//! peers each hot path is compared with in the same bench group, and the
+//! Criterion configuration. The benches themselves live in `benches/`, one
+//! target per area (`mixer`, `dsp`, `resampling`, `memory`).
+//!
+//! ```
+//! use kmidi_benches::{signals, peers::NaiveCompressor};
+//! let block = signals::noise_block(2, 512, 1);
+//! assert_eq!(block.frames(), 512);
+//! let mut c = NaiveCompressor::new(48_000.0, -18.0, 4.0, 6.0, 5.0, 100.0);
+//! let mut l = block.channel(0).to_vec();
+//! let mut r = block.channel(1).to_vec();
+//! c.process(&mut l, &mut r);
+//! ```
 
+use std::time::Duration;
+
+use criterion::Criterion;
+
+/// Block sizes every process bench sweeps (frames).
+pub const BLOCK_SIZES: [usize; 6] = [64, 128, 256, 512, 1024, 2048];
+/// The reference stream of the issue targets: 48 kHz, 512 frames.
+pub const SAMPLE_RATE: f64 = 48_000.0;
+/// Frames per block at the reference point.
+pub const BLOCK: usize = 512;
+
+/// Criterion settings for kmidi's benches: 1 s warm-up and 2 s of
+/// measurement per bench, 60 samples, so the whole suite fits the lab's
+/// time budget while medians stay stable on a quiet machine.
+/// `KMIDI_BENCH_QUICK=1` shortens both for smoke runs.
+pub fn criterion_config() -> Criterion {
+    let quick = std::env::var_os("KMIDI_BENCH_QUICK").is_some();
+    let (warm, measure, samples) = if quick {
+        (Duration::from_millis(200), Duration::from_millis(400), 20)
+    } else {
+        (Duration::from_secs(1), Duration::from_secs(2), 60)
+    };
+    Criterion::default()
+        .warm_up_time(warm)
+        .measurement_time(measure)
+        .sample_size(samples)
+        .noise_threshold(0.03)
+        .configure_from_args()
+}
+
+/// Test-signal generators.
+pub mod signals {
+    use kmidi_dsp::AudioBuffer;
+
+    /// Deterministic white noise in [-0.5, 0.5), xorshift-based.
+    pub fn noise(len: usize, seed: u64) -> Vec<f32> {
+        let mut x = seed.max(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (0..len)
+            .map(|_| {
+                x ^= x >> 12;
+                x ^= x << 25;
+                x ^= x >> 27;
+                let v = x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40;
+                v as f32 / (1u64 << 24) as f32 - 0.5
+            })
+            .collect()
+    }
+
+    /// A planar buffer of noise.
+    pub fn noise_block(channels: usize, frames: usize, seed: u64) -> AudioBuffer {
+        let mut b = AudioBuffer::new(channels, frames);
+        for ch in 0..channels {
+            let n = noise(frames, seed + ch as u64);
+            b.channel_mut(ch).copy_from_slice(&n);
+        }
+        b
+    }
+
+    /// A sine at `freq` Hz.
+    pub fn sine(freq: f64, sample_rate: f64, len: usize, amplitude: f32) -> Vec<f32> {
+        (0..len)
+            .map(|i| {
+                amplitude
+                    * (2.0 * std::f64::consts::PI * freq * i as f64 / sample_rate).sin() as f32
+            })
+            .collect()
+    }
+
+    /// An exponentially decaying tail that falls into the subnormal range
+    /// within `len` samples: what a reverb or filter tail feeds the next node.
+    pub fn decaying_tail(len: usize) -> Vec<f32> {
+        let k = (1e-42f64).ln() / len as f64;
+        (0..len)
+            .map(|i| ((k * i as f64).exp() * (i as f64 * 0.3).sin()) as f32)
+            .collect()
+    }
+}
+
+/// Straightforward implementations that the optimised ones are measured against.
+pub mod peers {
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+
+    /// A sample-major mixer: for each frame, loop over the strips and
+    /// accumulate. Gains are precomputed per block, as any mixer would.
+    pub fn naive_mix_stereo(
+        inputs: &[(Vec<f32>, Vec<f32>)],
+        gains: &[(f32, f32)],
+        out_l: &mut [f32],
+        out_r: &mut [f32],
+    ) {
+        for i in 0..out_l.len() {
+            let mut l = 0.0;
+            let mut r = 0.0;
+            for ((il, ir), (gl, gr)) in inputs.iter().zip(gains) {
+                l += il[i] * gl;
+                r += ir[i] * gr;
+            }
+            out_l[i] = l;
+            out_r[i] = r;
+        }
+    }
+
+    /// The same compressor as `kmidi_dsp::dynamics::Compressor` (peak,
+    /// linked, soft knee, dB-domain attack/release), written the obvious way:
+    /// one pass, libm `log10f` and `powf` per sample.
+    #[derive(Debug, Clone)]
+    pub struct NaiveCompressor {
+        threshold: f32,
+        ratio: f32,
+        knee: f32,
+        attack: f32,
+        release: f32,
+        env: f32,
+    }
+
+    impl NaiveCompressor {
+        /// A compressor with these settings.
+        pub fn new(
+            sr: f64,
+            threshold: f32,
+            ratio: f32,
+            knee: f32,
+            attack_ms: f64,
+            release_ms: f64,
+        ) -> Self {
+            Self {
+                threshold,
+                ratio,
+                knee,
+                attack: (-1.0 / (attack_ms * 0.001 * sr)).exp() as f32,
+                release: (-1.0 / (release_ms * 0.001 * sr)).exp() as f32,
+                env: 0.0,
+            }
+        }
+
+        /// Compresses a stereo block in place.
+        pub fn process(&mut self, l: &mut [f32], r: &mut [f32]) {
+            for (a, b) in l.iter_mut().zip(r.iter_mut()) {
+                let peak = a.abs().max(b.abs()).max(1e-10);
+                let x = 20.0 * peak.log10();
+                let over = x - self.threshold;
+                let y = if 2.0 * over < -self.knee {
+                    x
+                } else if self.knee > 0.0 && 2.0 * over.abs() <= self.knee {
+                    x + (1.0 / self.ratio - 1.0) * (over + self.knee / 2.0).powi(2)
+                        / (2.0 * self.knee)
+                } else {
+                    self.threshold + over / self.ratio
+                };
+                let gr = y - x;
+                let c = if gr < self.env {
+                    self.attack
+                } else {
+                    self.release
+                };
+                self.env = gr + c * (self.env - gr);
+                let g = 10f32.powf(self.env / 20.0);
+                *a *= g;
+                *b *= g;
+            }
+        }
+    }
+
+    /// A ring buffer behind a mutex: what an audio thread must never use,
+    /// measured so the cost of locking is visible.
+    #[derive(Debug)]
+    pub struct MutexRing {
+        inner: Mutex<VecDeque<f32>>,
+        capacity: usize,
+    }
+
+    impl MutexRing {
+        /// An empty ring holding up to `capacity` samples.
+        pub fn new(capacity: usize) -> Self {
+            Self {
+                inner: Mutex::new(VecDeque::with_capacity(capacity)),
+                capacity,
+            }
+        }
+
+        /// Pushes all of `src` or nothing.
+        pub fn push_slice(&self, src: &[f32]) -> bool {
+            let Ok(mut q) = self.inner.lock() else {
+                return false;
+            };
+            if self.capacity - q.len() < src.len() {
+                return false;
+            }
+            q.extend(src.iter().copied());
+            true
+        }
+
+        /// Fills all of `dst` or nothing.
+        pub fn pop_slice(&self, dst: &mut [f32]) -> bool {
+            let Ok(mut q) = self.inner.lock() else {
+                return false;
+            };
+            if q.len() < dst.len() {
+                return false;
+            }
+            let n = dst.len();
+            for (d, s) in dst.iter_mut().zip(q.drain(..n)) {
+                *d = s;
+            }
+            true
+        }
+    }
+}

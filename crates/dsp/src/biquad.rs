@@ -299,12 +299,17 @@ impl BiquadCoefficients {
     }
 }
 
-/// One transposed-direct-form-II step: `y = b0 x + s1; s1 = b1 x - a1 y + s2;
-/// s2 = b2 x - a2 y`.
+/// One transposed-direct-form-II step: `y = b0 x + s1; s1 = (b1 x + s2) -
+/// a1 y; s2 = b2 x - a2 y`.
+///
+/// The grouping matters: everything that does not depend on `y` is summed
+/// first, so the loop-carried chain from one output to the next is only
+/// multiply, subtract, add (9 cycles on current x86) instead of multiply,
+/// subtract, add, add.
 #[inline(always)]
 pub fn tdf2_tick(c: &BiquadCoefficients, s: &mut [f64; 2], x: f64) -> f64 {
     let y = c.b0 * x + s[0];
-    s[0] = c.b1 * x - c.a1 * y + s[1];
+    s[0] = (c.b1 * x + s[1]) - c.a1 * y;
     s[1] = c.b2 * x - c.a2 * y;
     y
 }

@@ -323,7 +323,32 @@ impl Equalizer {
             return;
         }
         let channels = block.channels().min(self.states.len());
-        for ch in 0..channels {
+        let mut ch = 0;
+        // Channel pairs share one fused loop: two independent recurrences
+        // keep the FPU busy while each waits on its own previous sample.
+        while self.order == BandOrder::Fused && ch + 1 < channels {
+            let Some((left, right)) = block.channel_pair_mut(ch, ch + 1) else {
+                break;
+            };
+            let (left, right) = (&mut left[start..end], &mut right[start..end]);
+            let (sl, sr) = {
+                let (a, b) = self.states.split_at_mut(ch + 1);
+                (&mut a[ch], &mut b[0])
+            };
+            let mut stl = [[0.0f64; 2]; MAX_BANDS];
+            let mut str_ = [[0.0f64; 2]; MAX_BANDS];
+            for k in 0..n {
+                stl[k] = sl[map[k]];
+                str_[k] = sr[map[k]];
+            }
+            run_fused_pair(&coeffs[..n], &mut stl[..n], &mut str_[..n], left, right);
+            for k in 0..n {
+                sl[map[k]] = stl[k];
+                sr[map[k]] = str_[k];
+            }
+            ch += 2;
+        }
+        while ch < channels {
             let samples = &mut block.channel_mut(ch)[start..end];
             let all = &mut self.states[ch];
             let mut st = [[0.0f64; 2]; MAX_BANDS];
@@ -346,7 +371,63 @@ impl Equalizer {
             for k in 0..n {
                 all[map[k]] = st[k];
             }
+            ch += 1;
         }
+    }
+}
+
+/// Like [`run_fused`], for two channels at once.
+fn run_fused_pair(
+    coeffs: &[BiquadCoefficients],
+    left_states: &mut [[f64; 2]],
+    right_states: &mut [[f64; 2]],
+    left: &mut [f32],
+    right: &mut [f32],
+) {
+    macro_rules! fixed {
+        ($n:literal) => {{
+            let mut c = [BiquadCoefficients::IDENTITY; $n];
+            c.copy_from_slice(&coeffs[..$n]);
+            let mut sl = [[0.0f64; 2]; $n];
+            let mut sr = [[0.0f64; 2]; $n];
+            sl.copy_from_slice(&left_states[..$n]);
+            sr.copy_from_slice(&right_states[..$n]);
+            fused_pair_fixed::<$n>(&c, &mut sl, &mut sr, left, right);
+            left_states[..$n].copy_from_slice(&sl);
+            right_states[..$n].copy_from_slice(&sr);
+        }};
+    }
+    match coeffs.len() {
+        1 => fixed!(1),
+        2 => fixed!(2),
+        3 => fixed!(3),
+        4 => fixed!(4),
+        5 => fixed!(5),
+        6 => fixed!(6),
+        _ => {
+            run_fused(coeffs, left_states, left);
+            run_fused(coeffs, right_states, right);
+        }
+    }
+}
+
+#[inline(always)]
+fn fused_pair_fixed<const N: usize>(
+    c: &[BiquadCoefficients; N],
+    sl: &mut [[f64; 2]; N],
+    sr: &mut [[f64; 2]; N],
+    left: &mut [f32],
+    right: &mut [f32],
+) {
+    for (l, r) in left.iter_mut().zip(right.iter_mut()) {
+        let mut vl = *l as f64;
+        let mut vr = *r as f64;
+        for k in 0..N {
+            vl = tdf2_tick(&c[k], &mut sl[k], vl);
+            vr = tdf2_tick(&c[k], &mut sr[k], vr);
+        }
+        *l = vl as f32;
+        *r = vr as f32;
     }
 }
 

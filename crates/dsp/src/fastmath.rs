@@ -36,10 +36,14 @@ pub fn fast_log2(x: f32) -> f32 {
 #[inline(always)]
 pub fn fast_exp2(x: f32) -> f32 {
     let x = x.clamp(-126.0, 127.0);
-    let floor = x.floor();
+    // floor via truncation: `f32::floor` is a libm call on the baseline
+    // x86-64 target (roundps needs SSE4.1) and would stop vectorisation.
+    let truncated = x as i32;
+    let floor_i = truncated - ((truncated as f32) > x) as i32;
+    let floor = floor_i as f32;
     let t = x - floor;
     let p = 1.0_f32 + t * (0.693_033 + t * (0.241_369_79 + t * (0.052_054_82 + t * 0.013_542_428)));
-    let scale = f32::from_bits(((floor as i32 + 127) as u32) << 23);
+    let scale = f32::from_bits(((floor_i + 127) as u32) << 23);
     p * scale
 }
 

@@ -378,3 +378,36 @@ fn settings_errors_name_the_field_and_range() {
     .unwrap_err();
     assert!(e.to_string().starts_with("attack_ms is NaN"), "{e}");
 }
+
+#[test]
+fn attack_slower_than_release_is_honoured() {
+    // The smoother picks attack or release without a branch (min when attack
+    // is faster, max when slower); check the slower-attack side.
+    let spec = StreamSpec::new(48_000.0, 480, 1).unwrap();
+    let s = CompressorSettings {
+        threshold_db: -20.0,
+        ratio: 10.0,
+        knee_db: 0.0,
+        attack_ms: 200.0,
+        release_ms: 1.0,
+        ..Default::default()
+    };
+    let mut comp = Compressor::new(s).unwrap();
+    comp.prepare(&spec).unwrap();
+    let mut buf = AudioBuffer::new(1, 480);
+    buf.channel_mut(0).fill(1.0);
+    comp.process(&mut buf); // 10 ms: 1/20 of the attack time constant
+    let after_attack = comp.gain_reduction_db();
+    let expected = -18.0 * (1.0 - (-10.0f32 / 200.0).exp());
+    assert!(
+        (after_attack - expected).abs() < 0.05,
+        "{after_attack} vs {expected}"
+    );
+    buf.channel_mut(0).fill(0.0);
+    comp.process(&mut buf); // 10 ms of silence: 10 release time constants
+    assert!(
+        comp.gain_reduction_db() > -0.01,
+        "{}",
+        comp.gain_reduction_db()
+    );
+}

@@ -1,0 +1,218 @@
+//! Memory benches: the lock-free ring buffer against rtrb, ringbuf and a
+//! mutex ring, on one thread and across two; allocation patterns; buffer
+//! reuse; sequential against random access; footprint per channel count.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use kmidi_benches::{BLOCK, criterion_config, peers::MutexRing, signals};
+use kmidi_dsp::AudioBuffer;
+use ringbuf::HeapRb;
+use ringbuf::traits::{Consumer as _, Producer as _, Split as _};
+
+fn ring_single_thread(c: &mut Criterion) {
+    let mut g = c.benchmark_group("memory/ring_push_pop_block");
+    g.throughput(Throughput::Elements(BLOCK as u64));
+    let block = signals::noise(BLOCK, 1);
+    let mut out = vec![0.0f32; BLOCK];
+
+    let (mut tx, mut rx) = kmidi_dsp::ring::channel::<f32>(4096);
+    g.bench_function("kmidi/frames=512", |b| {
+        b.iter(|| {
+            tx.push_entire_slice(black_box(&block)).unwrap();
+            rx.pop_entire_slice(black_box(&mut out)).unwrap();
+        })
+    });
+    let (mut tx, mut rx) = rtrb::RingBuffer::<f32>::new(4096);
+    g.bench_function("rtrb/frames=512", |b| {
+        b.iter(|| {
+            tx.push_entire_slice(black_box(&block)).unwrap();
+            rx.pop_entire_slice(black_box(&mut out)).unwrap();
+        })
+    });
+    let (mut tx, mut rx) = HeapRb::<f32>::new(4096).split();
+    g.bench_function("ringbuf/frames=512", |b| {
+        b.iter(|| {
+            assert_eq!(tx.push_slice(black_box(&block)), BLOCK);
+            assert_eq!(rx.pop_slice(black_box(&mut out)), BLOCK);
+        })
+    });
+    let ring = MutexRing::new(4096);
+    g.bench_function("mutex_vecdeque/frames=512", |b| {
+        b.iter(|| {
+            assert!(ring.push_slice(black_box(&block)));
+            assert!(ring.pop_slice(black_box(&mut out)));
+        })
+    });
+    g.finish();
+}
+
+/// Streams `blocks` blocks of 512 samples from a producer thread to this one.
+fn ring_two_threads(c: &mut Criterion) {
+    let mut g = c.benchmark_group("memory/ring_cross_thread");
+    let blocks = 1_000usize;
+    g.throughput(Throughput::Elements((blocks * BLOCK) as u64));
+    g.sample_size(20);
+
+    g.bench_function("kmidi/blocks=1000", |b| {
+        b.iter_batched(
+            || kmidi_dsp::ring::channel::<f32>(4096),
+            |(mut tx, mut rx)| {
+                let producer = std::thread::spawn(move || {
+                    let block = [0.25f32; BLOCK];
+                    for _ in 0..blocks {
+                        while tx.push_entire_slice(&block).is_err() {
+                            std::hint::spin_loop();
+                        }
+                    }
+                });
+                let mut out = [0.0f32; BLOCK];
+                for _ in 0..blocks {
+                    while rx.pop_entire_slice(&mut out).is_err() {
+                        std::hint::spin_loop();
+                    }
+                }
+                producer.join().unwrap();
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("rtrb/blocks=1000", |b| {
+        b.iter_batched(
+            || rtrb::RingBuffer::<f32>::new(4096),
+            |(mut tx, mut rx)| {
+                let producer = std::thread::spawn(move || {
+                    let block = [0.25f32; BLOCK];
+                    for _ in 0..blocks {
+                        while tx.push_entire_slice(&block).is_err() {
+                            std::hint::spin_loop();
+                        }
+                    }
+                });
+                let mut out = [0.0f32; BLOCK];
+                for _ in 0..blocks {
+                    while rx.pop_entire_slice(&mut out).is_err() {
+                        std::hint::spin_loop();
+                    }
+                }
+                producer.join().unwrap();
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("mutex_vecdeque/blocks=1000", |b| {
+        b.iter_batched(
+            || Arc::new(MutexRing::new(4096)),
+            |ring| {
+                let done = Arc::new(AtomicBool::new(false));
+                let producer = {
+                    let ring = Arc::clone(&ring);
+                    let done = Arc::clone(&done);
+                    std::thread::spawn(move || {
+                        let block = [0.25f32; BLOCK];
+                        for _ in 0..blocks {
+                            while !ring.push_slice(&block) {
+                                std::hint::spin_loop();
+                            }
+                        }
+                        done.store(true, Ordering::Release);
+                    })
+                };
+                let mut out = [0.0f32; BLOCK];
+                for _ in 0..blocks {
+                    while !ring.pop_slice(&mut out) {
+                        std::hint::spin_loop();
+                    }
+                }
+                producer.join().unwrap();
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+fn allocation_patterns(c: &mut Criterion) {
+    let mut g = c.benchmark_group("memory/allocation");
+    g.throughput(Throughput::Elements(BLOCK as u64));
+    let src = signals::noise(BLOCK, 2);
+    g.bench_function("alloc_per_block/frames=512", |b| {
+        b.iter(|| {
+            let v: Vec<f32> = black_box(&src).iter().map(|s| s * 0.5).collect();
+            black_box(v)
+        })
+    });
+    let mut reused = vec![0.0f32; BLOCK];
+    g.bench_function("reuse_preallocated/frames=512", |b| {
+        b.iter(|| {
+            for (d, s) in reused.iter_mut().zip(black_box(&src)) {
+                *d = s * 0.5;
+            }
+            black_box(&reused);
+        })
+    });
+    let mut buf = AudioBuffer::new(2, BLOCK);
+    g.bench_function("audio_buffer_set_frames/frames=512", |b| {
+        b.iter(|| {
+            buf.set_frames(black_box(256)).unwrap();
+            buf.set_frames(black_box(BLOCK)).unwrap();
+        })
+    });
+    g.finish();
+}
+
+fn access_patterns(c: &mut Criterion) {
+    let mut g = c.benchmark_group("memory/access");
+    let len = 1 << 16; // 256 KiB of f32: beyond L1, inside L2
+    g.throughput(Throughput::Elements(len as u64));
+    let data = signals::noise(len, 3);
+    let mut order: Vec<usize> = (0..len).collect();
+    let mut x = 0x1234_5678u64;
+    for i in (1..len).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        order.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+    g.bench_function("sequential/samples=65536", |b| {
+        b.iter(|| black_box(&data).iter().sum::<f32>())
+    });
+    g.bench_function("random/samples=65536", |b| {
+        b.iter(|| order.iter().map(|&i| black_box(&data)[i]).sum::<f32>())
+    });
+    g.finish();
+}
+
+fn footprint(c: &mut Criterion) {
+    // Allocation cost and size of the buffers a mixer of N stereo channels
+    // needs; the byte count is in the benchmark id.
+    let mut g = c.benchmark_group("memory/footprint");
+    for channels in [2usize, 4, 8, 16, 32] {
+        let bytes = channels * BLOCK.div_ceil(16) * 16 * 4 * 2;
+        g.bench_function(
+            BenchmarkId::new(
+                "stereo_buffers",
+                format!("channels={channels},bytes={bytes}"),
+            ),
+            |b| {
+                b.iter(|| {
+                    black_box(
+                        (0..channels)
+                            .map(|_| AudioBuffer::new(2, BLOCK))
+                            .collect::<Vec<_>>(),
+                    )
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = criterion_config();
+    targets = ring_single_thread, ring_two_threads, allocation_patterns, access_patterns, footprint
+}
+criterion_main!(benches);
