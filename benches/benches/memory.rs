@@ -4,132 +4,129 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use kmidi_benches::{BLOCK, criterion_config, peers::MutexRing, signals};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use kmidi_benches::{BLOCK, BLOCK_SIZES, criterion_config, peers::MutexRing, signals};
 use kmidi_dsp::AudioBuffer;
 use ringbuf::HeapRb;
 use ringbuf::traits::{Consumer as _, Producer as _, Split as _};
 
 fn ring_single_thread(c: &mut Criterion) {
     let mut g = c.benchmark_group("memory/ring_push_pop_block");
-    g.throughput(Throughput::Elements(BLOCK as u64));
-    let block = signals::noise(BLOCK, 1);
-    let mut out = vec![0.0f32; BLOCK];
+    for frames in BLOCK_SIZES {
+        g.throughput(Throughput::Elements(frames as u64));
+        let block = signals::noise(frames, 1);
+        let mut out = vec![0.0f32; frames];
+        let id = |name: &str| BenchmarkId::new(name.to_string(), format!("frames={frames}"));
 
-    let (mut tx, mut rx) = kmidi_dsp::ring::channel::<f32>(4096);
-    g.bench_function("kmidi/frames=512", |b| {
-        b.iter(|| {
-            tx.push_entire_slice(black_box(&block)).unwrap();
-            rx.pop_entire_slice(black_box(&mut out)).unwrap();
-        })
-    });
-    let (mut tx, mut rx) = rtrb::RingBuffer::<f32>::new(4096);
-    g.bench_function("rtrb/frames=512", |b| {
-        b.iter(|| {
-            tx.push_entire_slice(black_box(&block)).unwrap();
-            rx.pop_entire_slice(black_box(&mut out)).unwrap();
-        })
-    });
-    let (mut tx, mut rx) = HeapRb::<f32>::new(4096).split();
-    g.bench_function("ringbuf/frames=512", |b| {
-        b.iter(|| {
-            assert_eq!(tx.push_slice(black_box(&block)), BLOCK);
-            assert_eq!(rx.pop_slice(black_box(&mut out)), BLOCK);
-        })
-    });
-    let ring = MutexRing::new(4096);
-    g.bench_function("mutex_vecdeque/frames=512", |b| {
-        b.iter(|| {
-            assert!(ring.push_slice(black_box(&block)));
-            assert!(ring.pop_slice(black_box(&mut out)));
-        })
-    });
+        let (mut tx, mut rx) = kmidi_dsp::ring::channel::<f32>(8192);
+        g.bench_function(id("kmidi"), |b| {
+            b.iter(|| {
+                tx.push_entire_slice(black_box(&block)).unwrap();
+                rx.pop_entire_slice(black_box(&mut out)).unwrap();
+            })
+        });
+        let (mut tx, mut rx) = rtrb::RingBuffer::<f32>::new(8192);
+        g.bench_function(id("rtrb"), |b| {
+            b.iter(|| {
+                tx.push_entire_slice(black_box(&block)).unwrap();
+                rx.pop_entire_slice(black_box(&mut out)).unwrap();
+            })
+        });
+        let (mut tx, mut rx) = HeapRb::<f32>::new(8192).split();
+        g.bench_function(id("ringbuf"), |b| {
+            b.iter(|| {
+                assert_eq!(tx.push_slice(black_box(&block)), frames);
+                assert_eq!(rx.pop_slice(black_box(&mut out)), frames);
+            })
+        });
+        let ring = MutexRing::new(8192);
+        g.bench_function(id("mutex_vecdeque"), |b| {
+            b.iter(|| {
+                assert!(ring.push_slice(black_box(&block)));
+                assert!(ring.pop_slice(black_box(&mut out)));
+            })
+        });
+    }
     g.finish();
 }
 
-/// Streams `blocks` blocks of 512 samples from a producer thread to this one.
+/// Streams blocks of 512 samples from a producer thread to this one.
+///
+/// One producer thread per measurement (not per iteration), and both sides
+/// yield when the ring is full or empty instead of spinning: on a 2-core
+/// machine that also runs Criterion, spinning measures the scheduler (runs
+/// were bimodal, 0.2 ms or 6 ms for the same code), not the ring.
+fn cross_thread<P, C>(
+    iters: u64,
+    make: impl Fn() -> (P, C),
+    push: fn(&mut P, &[f32]) -> bool,
+    pop: fn(&mut C, &mut [f32]) -> bool,
+) -> Duration
+where
+    P: Send + 'static,
+{
+    let blocks = iters as usize * BLOCKS_PER_ITER;
+    let (mut tx, mut rx) = make();
+    let start = Instant::now();
+    let producer = std::thread::spawn(move || {
+        let block = [0.25f32; BLOCK];
+        for _ in 0..blocks {
+            while !push(&mut tx, &block) {
+                std::thread::yield_now();
+            }
+        }
+    });
+    let mut out = [0.0f32; BLOCK];
+    for _ in 0..blocks {
+        while !pop(&mut rx, &mut out) {
+            std::thread::yield_now();
+        }
+    }
+    let elapsed = start.elapsed();
+    producer.join().unwrap();
+    black_box(out);
+    elapsed
+}
+
+const BLOCKS_PER_ITER: usize = 100;
+
 fn ring_two_threads(c: &mut Criterion) {
     let mut g = c.benchmark_group("memory/ring_cross_thread");
-    let blocks = 1_000usize;
-    g.throughput(Throughput::Elements((blocks * BLOCK) as u64));
-    g.sample_size(20);
-
-    g.bench_function("kmidi/blocks=1000", |b| {
-        b.iter_batched(
-            || kmidi_dsp::ring::channel::<f32>(4096),
-            |(mut tx, mut rx)| {
-                let producer = std::thread::spawn(move || {
-                    let block = [0.25f32; BLOCK];
-                    for _ in 0..blocks {
-                        while tx.push_entire_slice(&block).is_err() {
-                            std::hint::spin_loop();
-                        }
-                    }
-                });
-                let mut out = [0.0f32; BLOCK];
-                for _ in 0..blocks {
-                    while rx.pop_entire_slice(&mut out).is_err() {
-                        std::hint::spin_loop();
-                    }
-                }
-                producer.join().unwrap();
-            },
-            BatchSize::PerIteration,
-        )
+    g.throughput(Throughput::Elements((BLOCKS_PER_ITER * BLOCK) as u64));
+    g.bench_function("kmidi/blocks=100", |b| {
+        b.iter_custom(|iters| {
+            cross_thread(
+                iters,
+                || kmidi_dsp::ring::channel::<f32>(4096),
+                |tx, s| tx.push_entire_slice(s).is_ok(),
+                |rx, d| rx.pop_entire_slice(d).is_ok(),
+            )
+        })
     });
-    g.bench_function("rtrb/blocks=1000", |b| {
-        b.iter_batched(
-            || rtrb::RingBuffer::<f32>::new(4096),
-            |(mut tx, mut rx)| {
-                let producer = std::thread::spawn(move || {
-                    let block = [0.25f32; BLOCK];
-                    for _ in 0..blocks {
-                        while tx.push_entire_slice(&block).is_err() {
-                            std::hint::spin_loop();
-                        }
-                    }
-                });
-                let mut out = [0.0f32; BLOCK];
-                for _ in 0..blocks {
-                    while rx.pop_entire_slice(&mut out).is_err() {
-                        std::hint::spin_loop();
-                    }
-                }
-                producer.join().unwrap();
-            },
-            BatchSize::PerIteration,
-        )
+    g.bench_function("rtrb/blocks=100", |b| {
+        b.iter_custom(|iters| {
+            cross_thread(
+                iters,
+                || rtrb::RingBuffer::<f32>::new(4096),
+                |tx, s| tx.push_entire_slice(s).is_ok(),
+                |rx, d| rx.pop_entire_slice(d).is_ok(),
+            )
+        })
     });
-    g.bench_function("mutex_vecdeque/blocks=1000", |b| {
-        b.iter_batched(
-            || Arc::new(MutexRing::new(4096)),
-            |ring| {
-                let done = Arc::new(AtomicBool::new(false));
-                let producer = {
-                    let ring = Arc::clone(&ring);
-                    let done = Arc::clone(&done);
-                    std::thread::spawn(move || {
-                        let block = [0.25f32; BLOCK];
-                        for _ in 0..blocks {
-                            while !ring.push_slice(&block) {
-                                std::hint::spin_loop();
-                            }
-                        }
-                        done.store(true, Ordering::Release);
-                    })
-                };
-                let mut out = [0.0f32; BLOCK];
-                for _ in 0..blocks {
-                    while !ring.pop_slice(&mut out) {
-                        std::hint::spin_loop();
-                    }
-                }
-                producer.join().unwrap();
-            },
-            BatchSize::PerIteration,
-        )
+    g.bench_function("mutex_vecdeque/blocks=100", |b| {
+        b.iter_custom(|iters| {
+            cross_thread(
+                iters,
+                || {
+                    let ring = Arc::new(MutexRing::new(4096));
+                    (Arc::clone(&ring), ring)
+                },
+                |tx, s| tx.push_slice(s),
+                |rx, d| rx.pop_slice(d),
+            )
+        })
     });
     g.finish();
 }

@@ -692,23 +692,26 @@ impl Limiter {
 
     #[inline(always)]
     fn push_min(&mut self, index: u64, gain: f32) {
+        // Indices wrap by comparison, not `%`: a hardware divide per sample
+        // was the limiter's largest cost.
         let cap = self.min_queue.len();
+        let wrap = |i: usize| if i >= cap { i - cap } else { i };
         // Drop entries from the back that can never be the minimum again.
         while self.min_len > 0 {
-            let back = (self.min_head + self.min_len - 1) % cap;
+            let back = wrap(self.min_head + self.min_len - 1);
             if self.min_queue[back].1 >= gain {
                 self.min_len -= 1;
             } else {
                 break;
             }
         }
-        let slot = (self.min_head + self.min_len) % cap;
+        let slot = wrap(self.min_head + self.min_len);
         self.min_queue[slot] = (index, gain);
         self.min_len += 1;
         // Expire the front once it leaves the window.
         let window = self.lookahead as u64;
         while self.min_len > 0 && self.min_queue[self.min_head].0 + window <= index {
-            self.min_head = (self.min_head + 1) % cap;
+            self.min_head = wrap(self.min_head + 1);
             self.min_len -= 1;
         }
     }
