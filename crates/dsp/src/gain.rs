@@ -158,6 +158,13 @@ impl Processor for Gain {
 #[inline]
 pub fn apply_ramped_gain(samples: &mut [f32], ramp: &mut LinearRamp, frames: usize) {
     let (start, step, n) = ramp.advance_block(frames);
+    // When the ramp ends inside this block its last frame takes the exact
+    // target (start + step * n can miss it by an ulp), as does the rest.
+    let n = if ramp.is_ramping() {
+        n
+    } else {
+        n.saturating_sub(1)
+    };
     let n = n.min(samples.len());
     let (ramped, rest) = samples.split_at_mut(n);
     for (i, s) in ramped.iter_mut().enumerate() {

@@ -534,6 +534,12 @@ fn mix_into_stereo(
 fn accumulate(dst: &mut [f32], src: &[f32], ramp: &mut LinearRamp, frames: usize) {
     let (start, step, n) = ramp.advance_block(frames);
     let frames = frames.min(dst.len()).min(src.len());
+    // A ramp that ends in this block gives its last frame the exact target.
+    let n = if ramp.is_ramping() {
+        n
+    } else {
+        n.saturating_sub(1)
+    };
     let n = n.min(frames);
     let (dst_ramp, dst_rest) = dst[..frames].split_at_mut(n);
     let (src_ramp, src_rest) = src[..frames].split_at(n);

@@ -30,14 +30,25 @@ fn a_gain_jump_ramps_over_the_configured_time() {
             buf.channel_mut(0).fill(1.0);
             buf.channel_mut(1).fill(-1.0);
             g.process(&mut buf);
-            assert_eq!(buf.channel(0)[7], -buf.channel(1)[7], "channels follow one ramp");
+            assert_eq!(
+                buf.channel(0)[7],
+                -buf.channel(1)[7],
+                "channels follow one ramp"
+            );
             out.extend_from_slice(buf.channel(0));
         }
         let steps: Vec<f32> = out.windows(2).map(|w| w[1] - w[0]).collect();
         let max_step = steps.iter().fold(0.0f32, |m, s| m.max(s.abs()));
-        assert!(max_step <= 1.0 / ramp_frames as f32 + 1e-6, "{ramp_ms} ms: step {max_step}");
+        assert!(
+            max_step <= 1.0 / ramp_frames as f32 + 1e-6,
+            "{ramp_ms} ms: step {max_step}"
+        );
         assert!(steps.iter().all(|&s| s >= 0.0), "monotonic");
-        assert_eq!(out[ramp_frames - 1], 1.0, "arrives after exactly the ramp time");
+        assert_eq!(
+            out[ramp_frames - 1],
+            1.0,
+            "arrives after exactly the ramp time"
+        );
         assert!(out[ramp_frames - 2] < 1.0);
     }
 }
