@@ -26,23 +26,117 @@ pub const SAMPLE_RATE: f64 = 48_000.0;
 /// Frames per block at the reference point.
 pub const BLOCK: usize = 512;
 
-/// Criterion settings for kmidi's benches: 1 s warm-up and 2 s of
-/// measurement per bench, 60 samples, so the whole suite fits the lab's
-/// time budget while medians stay stable on a quiet machine.
-/// `KMIDI_BENCH_QUICK=1` shortens both for smoke runs.
+/// Criterion settings for kmidi's benches.
+///
+/// Full runs: 0.3 s warm-up, 1.2 s of measurement, 50 samples, 20 000
+/// bootstrap resamples, with plots. Every hot path here runs in
+/// microseconds, so that is still hundreds of thousands of iterations per
+/// bench. Criterion's plotting costs about 3 s per bench on this machine,
+/// more than the measurement, and the settings keep the whole suite (about
+/// 160 benches) inside the lab's 15-minute budget.
+///
+/// `KMIDI_BENCH_QUICK=1` (`scripts/bench.sh quick`): 0.1 s + 0.3 s, 10
+/// samples, no plots: a smoke run in under 3 minutes, not a measurement.
 pub fn criterion_config() -> Criterion {
     let quick = std::env::var_os("KMIDI_BENCH_QUICK").is_some();
-    let (warm, measure, samples) = if quick {
-        (Duration::from_millis(200), Duration::from_millis(400), 20)
-    } else {
-        (Duration::from_secs(1), Duration::from_secs(2), 60)
-    };
-    Criterion::default()
-        .warm_up_time(warm)
-        .measurement_time(measure)
-        .sample_size(samples)
+    let base = Criterion::default()
         .noise_threshold(0.03)
-        .configure_from_args()
+        .nresamples(20_000)
+        .with_profiler(profiling::FlamegraphProfiler::new(997));
+    let c = if quick {
+        base.warm_up_time(Duration::from_millis(100))
+            .measurement_time(Duration::from_millis(300))
+            .sample_size(10)
+            .without_plots()
+    } else {
+        base.warm_up_time(Duration::from_millis(300))
+            .measurement_time(Duration::from_millis(1200))
+            .sample_size(50)
+    };
+    c.configure_from_args()
+}
+
+/// A Criterion profiler that writes a flamegraph per benchmark.
+///
+/// pprof's own `criterion` feature targets an older Criterion, so this is
+/// the small adapter over [`pprof::ProfilerGuard`] that Criterion 0.8
+/// needs. It samples with SIGPROF (hardware counters are not available on
+/// these machines) and is only active in Criterion's profiling mode:
+/// `cargo bench -- --profile-time 5 <filter>` writes
+/// `target/criterion/<bench id>/profile/flamegraph.svg`
+/// (`scripts/bench.sh flamegraph` does this and lists the files).
+pub mod profiling {
+    use std::fs;
+    use std::io::Write;
+    use std::path::Path;
+
+    use criterion::profiler::Profiler;
+
+    /// Samples the benchmark thread while Criterion profiles it.
+    pub struct FlamegraphProfiler {
+        frequency: i32,
+        active: Option<pprof::ProfilerGuard<'static>>,
+    }
+
+    impl std::fmt::Debug for FlamegraphProfiler {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("FlamegraphProfiler")
+                .field("frequency", &self.frequency)
+                .field("active", &self.active.is_some())
+                .finish()
+        }
+    }
+
+    impl FlamegraphProfiler {
+        /// A profiler sampling `frequency` times per second (a prime such
+        /// as 997 avoids lock-step with periodic work).
+        pub fn new(frequency: i32) -> Self {
+            Self {
+                frequency,
+                active: None,
+            }
+        }
+    }
+
+    impl Profiler for FlamegraphProfiler {
+        fn start_profiling(&mut self, benchmark_id: &str, _benchmark_dir: &Path) {
+            match pprof::ProfilerGuardBuilder::default()
+                .frequency(self.frequency)
+                .blocklist(&["libc", "libgcc", "pthread", "vdso"])
+                .build()
+            {
+                Ok(guard) => self.active = Some(guard),
+                Err(e) => eprintln!("flamegraph: cannot profile {benchmark_id}: {e}"),
+            }
+        }
+
+        fn stop_profiling(&mut self, benchmark_id: &str, benchmark_dir: &Path) {
+            let Some(guard) = self.active.take() else {
+                return;
+            };
+            let report = match guard.report().build() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("flamegraph: no report for {benchmark_id}: {e}");
+                    return;
+                }
+            };
+            let path = benchmark_dir.join("flamegraph.svg");
+            let tmp = benchmark_dir.join("flamegraph.svg.tmp");
+            let written = fs::create_dir_all(benchmark_dir)
+                .and_then(|()| fs::File::create(&tmp))
+                .map_err(|e| e.to_string())
+                .and_then(|mut f| {
+                    report.flamegraph(&mut f).map_err(|e| e.to_string())?;
+                    f.flush().map_err(|e| e.to_string())
+                })
+                .and_then(|()| fs::rename(&tmp, &path).map_err(|e| e.to_string()));
+            match written {
+                Ok(()) => eprintln!("flamegraph: {}", path.display()),
+                Err(e) => eprintln!("flamegraph: cannot write {}: {e}", path.display()),
+            }
+        }
+    }
 }
 
 /// Test-signal generators.

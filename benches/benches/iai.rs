@@ -1,0 +1,177 @@
+//! Instruction counts (callgrind, through gungraun) for every hot path: one
+//! 512-frame block at 48 kHz, after one warm-up block run in the setup so
+//! that lazy work (feature detection, first-touch) is not counted.
+//!
+//! Run with `scripts/bench.sh iai` (installs the matching `gungraun-runner`),
+//! or `cargo bench -p kmidi-benches --bench iai`. This target has
+//! `bench = false`, so a plain `cargo bench` (and its `--save-baseline`
+//! flag) never reaches it. `scripts/iai_check.py` compares the counts with
+//! the committed `benches/iai-baseline.json`.
+
+use std::hint::black_box;
+
+use gungraun::{library_benchmark, library_benchmark_group, main};
+use kmidi_benches::{BLOCK, SAMPLE_RATE, signals};
+use kmidi_dsp::biquad::{Biquad, BiquadCoefficients, FilterType};
+use kmidi_dsp::dynamics::{Compressor, CompressorSettings, Limiter, LimiterSettings};
+use kmidi_dsp::eq::{BandSettings, Equalizer};
+use kmidi_dsp::mixer::{MixBuses, Mixer, MixerConfig, StripLayout};
+use kmidi_dsp::resampler::{Resampler, ResamplerConfig};
+use kmidi_dsp::ring::{Consumer, Producer};
+use kmidi_dsp::{AudioBuffer, Processor, StreamSpec};
+
+fn spec(channels: usize) -> StreamSpec {
+    StreamSpec::new(SAMPLE_RATE, BLOCK, channels).unwrap()
+}
+
+fn setup_gain() -> Vec<f32> {
+    let mut x = signals::noise(BLOCK, 1);
+    kmidi_dsp::gain::apply_gain(&mut x, 0.5);
+    x
+}
+
+#[library_benchmark]
+#[bench::mono_512(setup_gain())]
+fn gain(mut x: Vec<f32>) -> Vec<f32> {
+    kmidi_dsp::gain::apply_gain(black_box(&mut x), black_box(0.5));
+    x
+}
+
+fn setup_mixer(strips: usize) -> (Mixer, MixBuses, Vec<AudioBuffer>) {
+    let mut m = Mixer::new(&MixerConfig::uniform(strips, StripLayout::Stereo)).unwrap();
+    m.prepare(&spec(2)).unwrap();
+    let h = m.handle();
+    for s in 0..strips {
+        h.set_gain_db(s, -(s as f32)).unwrap();
+        h.set_pan(s, (s as f32 / strips as f32) * 2.0 - 1.0)
+            .unwrap();
+    }
+    m.reset();
+    let mut buses = m.create_buses();
+    let inputs: Vec<AudioBuffer> = (0..strips)
+        .map(|s| signals::noise_block(2, BLOCK, s as u64))
+        .collect();
+    m.process(&inputs, &mut buses).unwrap();
+    (m, buses, inputs)
+}
+
+#[library_benchmark]
+#[bench::stereo_strips_8(setup_mixer(8))]
+#[bench::stereo_strips_32(setup_mixer(32))]
+fn mixer((mut m, mut buses, inputs): (Mixer, MixBuses, Vec<AudioBuffer>)) -> MixBuses {
+    m.process(black_box(&inputs), &mut buses).unwrap();
+    buses
+}
+
+fn setup_biquad() -> (Biquad, Vec<f32>) {
+    let mut f = Biquad::new(
+        BiquadCoefficients::design(FilterType::LowPass, SAMPLE_RATE, 1_000.0, 0.707, 0.0).unwrap(),
+    );
+    let mut x = signals::noise(BLOCK, 2);
+    f.process_block(&mut x);
+    (f, signals::noise(BLOCK, 3))
+}
+
+#[library_benchmark]
+#[bench::mono_512(setup_biquad())]
+fn biquad((mut f, mut x): (Biquad, Vec<f32>)) -> Vec<f32> {
+    f.process_block(black_box(&mut x));
+    // A deliberately slower build (a few hundred extra instructions, about
+    // +3%), used by .ci/run to show that scripts/iai_check.py fails on a
+    // small regression. Kept out of line so the measured call's code
+    // generation does not change.
+    #[cfg(feature = "regression-demo")]
+    extra_work(&mut x);
+    x
+}
+
+#[cfg(feature = "regression-demo")]
+#[inline(never)]
+fn extra_work(x: &mut [f32]) {
+    for v in x.iter_mut().take(48) {
+        *v = black_box(*v * 0.999);
+    }
+}
+
+/// A prepared processor and a block, after one warm-up block.
+fn setup_processor<P: Processor>(mut p: P, channels: usize, scale: f32) -> (P, AudioBuffer) {
+    p.prepare(&spec(channels)).unwrap();
+    let mut buf = signals::noise_block(channels, BLOCK, 4);
+    p.process(&mut buf);
+    let mut buf = signals::noise_block(channels, BLOCK, 5);
+    for ch in buf.channels_iter_mut() {
+        for s in ch.iter_mut() {
+            *s *= scale;
+        }
+    }
+    (p, buf)
+}
+
+fn three_band() -> Equalizer {
+    Equalizer::new(&[
+        BandSettings::new(FilterType::LowShelf, 120.0, 0.707, 3.0),
+        BandSettings::new(FilterType::Peaking, 1_000.0, 1.0, -4.0),
+        BandSettings::new(FilterType::HighShelf, 8_000.0, 0.707, 2.0),
+    ])
+    .unwrap()
+}
+
+#[library_benchmark]
+#[bench::eq_3band_stereo(setup_processor(three_band(), 2, 1.0))]
+fn equalizer((mut p, mut buf): (Equalizer, AudioBuffer)) -> AudioBuffer {
+    p.process(black_box(&mut buf));
+    buf
+}
+
+#[library_benchmark]
+#[bench::stereo_512(setup_processor(Compressor::new(CompressorSettings::default()).unwrap(), 2, 1.0))]
+fn compressor((mut p, mut buf): (Compressor, AudioBuffer)) -> AudioBuffer {
+    p.process(black_box(&mut buf));
+    buf
+}
+
+#[library_benchmark]
+#[bench::stereo_512(setup_processor(Limiter::new(LimiterSettings::default()).unwrap(), 2, 4.0))]
+fn limiter((mut p, mut buf): (Limiter, AudioBuffer)) -> AudioBuffer {
+    p.process(black_box(&mut buf));
+    buf
+}
+
+fn setup_resampler() -> (Resampler, AudioBuffer) {
+    let mut rs = Resampler::new(ResamplerConfig::new(44_100, 48_000, 2, BLOCK)).unwrap();
+    let input = signals::noise_block(2, BLOCK, 6);
+    let _ = rs.process(&input).unwrap();
+    (rs, input)
+}
+
+#[library_benchmark]
+#[bench::from_44k1_to_48k_stereo(setup_resampler())]
+fn resampler((mut rs, input): (Resampler, AudioBuffer)) -> usize {
+    rs.process(black_box(&input)).unwrap().frames()
+}
+
+type RingSetup = (Producer<f32>, Consumer<f32>, Vec<f32>, Vec<f32>);
+
+fn setup_ring() -> RingSetup {
+    let (mut tx, mut rx) = kmidi_dsp::ring::channel::<f32>(4096);
+    let block = signals::noise(BLOCK, 7);
+    let mut out = vec![0.0; BLOCK];
+    tx.push_entire_slice(&block).unwrap();
+    rx.pop_entire_slice(&mut out).unwrap();
+    (tx, rx, block, out)
+}
+
+#[library_benchmark]
+#[bench::push_pop_512(setup_ring())]
+fn ring((mut tx, mut rx, block, mut out): RingSetup) -> Vec<f32> {
+    tx.push_entire_slice(black_box(&block)).unwrap();
+    rx.pop_entire_slice(black_box(&mut out)).unwrap();
+    out
+}
+
+library_benchmark_group!(
+    name = hot_paths;
+    benchmarks = gain, mixer, biquad, equalizer, compressor, limiter, resampler, ring
+);
+
+main!(library_benchmark_groups = hot_paths);

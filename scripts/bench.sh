@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# kmidi's benchmark lab: one entry point for Criterion, instruction counts,
+# flamegraphs, heap profiles and the real-time summary.
+# Works from any directory; run `scripts/bench.sh help` for the subcommands.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+AREAS="mixer dsp resampling memory"
+GUNGRAUN_VERSION="$(sed -n 's/^gungraun = "\(.*\)"/\1/p' Cargo.toml)"
+
+usage() {
+  cat <<USAGE
+usage: scripts/bench.sh <command> [args]
+
+  all                  every Criterion bench (HTML: target/criterion/report/index.html)
+  <area>               one area: ${AREAS// /, }
+  quick                every bench with short warm-up and measurement (smoke run)
+  save <name>          run all and save Criterion baseline <name>
+  compare <name>       run all and compare against baseline <name>
+  flamegraph [filter]  profile benches matching the regex [filter] with pprof,
+                       write one flamegraph.svg each and print their paths
+  iai [--save-baseline=N|--baseline=N]
+                       instruction counts under callgrind (installs
+                       gungraun-runner ${GUNGRAUN_VERSION}), then check them against
+                       benches/iai-baseline.json (fails on +2%)
+  iai-update           rewrite benches/iai-baseline.json from the last iai run
+  dhat                 heap profiles of prepare and of steady-state process:
+                       writes dhat-prepare.json and dhat-heap.json, prints totals
+  summary [baseline]   median and DSP load at 48 kHz / 512 for every process
+                       bench, from Criterion's files (default: the last run)
+  help                 this text
+USAGE
+}
+
+die() { echo "bench.sh: $*" >&2; exit 2; }
+
+ensure_runner() {
+  local have=""
+  if command -v gungraun-runner >/dev/null 2>&1; then
+    have="$(gungraun-runner --version 2>/dev/null | awk '{print $NF}')"
+  fi
+  if [ "$have" != "$GUNGRAUN_VERSION" ]; then
+    echo "bench.sh: installing gungraun-runner $GUNGRAUN_VERSION (found: ${have:-none})"
+    cargo install gungraun-runner --version "$GUNGRAUN_VERSION" --locked
+  fi
+  command -v valgrind >/dev/null 2>&1 || die "valgrind is not installed (apt-get install valgrind)"
+}
+
+cmd="${1:-help}"
+shift || true
+case "$cmd" in
+  all)
+    cargo bench --workspace -- "$@"
+    echo "reports: $ROOT/target/criterion/report/index.html"
+    ;;
+  mixer|dsp|resampling|memory)
+    cargo bench -p kmidi-benches --bench "$cmd" -- "$@"
+    ;;
+  quick)
+    KMIDI_BENCH_QUICK=1 cargo bench --workspace -- "$@"
+    ;;
+  save)
+    [ $# -ge 1 ] || die "save needs a baseline name, e.g. scripts/bench.sh save main"
+    name="$1"; shift
+    cargo bench --workspace -- --save-baseline "$name" "$@"
+    ;;
+  compare)
+    [ $# -ge 1 ] || die "compare needs a baseline name, e.g. scripts/bench.sh compare main"
+    name="$1"; shift
+    [ -n "$(find target/criterion -path "*/$name/estimates.json" -print -quit 2>/dev/null)" ] \
+      || die "no Criterion baseline named '$name' under target/criterion: run scripts/bench.sh save $name first"
+    cargo bench --workspace -- --baseline "$name" "$@"
+    ;;
+  flamegraph)
+    filter="${1:-}"
+    marker="$(mktemp)"
+    cargo bench -p kmidi-benches --benches -- --profile-time 3 ${filter:+"$filter"}
+    found=0
+    while IFS= read -r svg; do
+      echo "$svg"; found=$((found + 1))
+    done < <(find target/criterion -name flamegraph.svg -newer "$marker" | sort)
+    rm -f "$marker"
+    [ "$found" -gt 0 ] || die "no flamegraph written${filter:+ (no bench matches '$filter')}"
+    echo "bench.sh: $found flamegraph(s) written"
+    ;;
+  iai)
+    ensure_runner
+    cargo bench -p kmidi-benches --bench iai -- --save-summary=json "$@"
+    python3 scripts/iai_check.py
+    ;;
+  iai-update)
+    python3 scripts/iai_check.py --update
+    ;;
+  dhat)
+    cargo run --release -p kmidi-benches --example dhat_profile
+    ;;
+  summary)
+    python3 scripts/bench_summary.py "$@"
+    ;;
+  help|-h|--help)
+    usage
+    ;;
+  *)
+    usage >&2
+    die "unknown command '$cmd' (see the list above)"
+    ;;
+esac
