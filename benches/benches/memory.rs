@@ -1,6 +1,7 @@
 //! Memory benches: the lock-free ring buffer against rtrb, ringbuf and a
 //! mutex ring, on one thread and across two; allocation patterns; buffer
-//! reuse; sequential against random access; footprint per channel count.
+//! reuse; sequential against random access; measured heap footprint per
+//! channel count.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -8,7 +9,18 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use kmidi_benches::{BLOCK, BLOCK_SIZES, criterion_config, peers::MutexRing, signals};
-use kmidi_dsp::AudioBuffer;
+use kmidi_dsp::alloc_probe::{CountingAllocator, count_allocations};
+use kmidi_dsp::biquad::FilterType;
+use kmidi_dsp::dynamics::{Compressor, CompressorSettings};
+use kmidi_dsp::eq::{BandSettings, Equalizer};
+use kmidi_dsp::mixer::{MixBuses, Mixer, MixerConfig, StripLayout};
+use kmidi_dsp::{AudioBuffer, Processor, StreamSpec};
+
+/// Counts heap bytes for the footprint bench. Outside `count_allocations`
+/// it costs one thread-local check per allocation, the same for every bench
+/// in this binary.
+#[global_allocator]
+static ALLOC: CountingAllocator = CountingAllocator;
 use ringbuf::HeapRb;
 use ringbuf::traits::{Consumer as _, Producer as _, Split as _};
 
@@ -182,26 +194,50 @@ fn access_patterns(c: &mut Criterion) {
     g.finish();
 }
 
+/// A mixer of `strips` stereo strips (with its output buses), each strip
+/// with a 3-band EQ and a compressor, prepared for 48 kHz / 512: what a
+/// session of that size holds.
+fn build_session(strips: usize) -> (Mixer, MixBuses, Vec<(Equalizer, Compressor)>) {
+    let spec = StreamSpec::new(48_000.0, BLOCK, 2).unwrap();
+    let mut mixer = Mixer::new(&MixerConfig::uniform(strips, StripLayout::Stereo)).unwrap();
+    mixer.prepare(&spec).unwrap();
+    let inserts = (0..strips)
+        .map(|_| {
+            let mut eq = Equalizer::new(&[
+                BandSettings::new(FilterType::LowShelf, 120.0, 0.707, 3.0),
+                BandSettings::new(FilterType::Peaking, 1_000.0, 1.0, -4.0),
+                BandSettings::new(FilterType::HighShelf, 8_000.0, 0.707, 2.0),
+            ])
+            .unwrap();
+            let mut comp = Compressor::new(CompressorSettings::default()).unwrap();
+            eq.prepare(&spec).unwrap();
+            comp.prepare(&spec).unwrap();
+            (eq, comp)
+        })
+        .collect();
+    let buses = mixer.create_buses();
+    (mixer, buses, inserts)
+}
+
 fn footprint(c: &mut Criterion) {
-    // Allocation cost and size of the buffers a mixer of N stereo channels
-    // needs; the byte count is in the benchmark id.
+    // Heap bytes a session of N stereo channels allocates (measured with the
+    // counting allocator; nothing is freed until the session is dropped, so
+    // this is its peak), and how long building it takes. The byte count is
+    // part of the bench id so it shows in every report.
     let mut g = c.benchmark_group("memory/footprint");
     for channels in [2usize, 4, 8, 16, 32] {
-        let bytes = channels * BLOCK.div_ceil(16) * 16 * 4 * 2;
+        let (session, stats) = count_allocations(|| build_session(channels));
+        drop(session);
+        eprintln!(
+            "memory/footprint: {channels} channels: {} bytes in {} allocations",
+            stats.bytes, stats.allocations
+        );
         g.bench_function(
             BenchmarkId::new(
-                "stereo_buffers",
-                format!("channels={channels},bytes={bytes}"),
+                "session",
+                format!("channels={channels},bytes={}", stats.bytes),
             ),
-            |b| {
-                b.iter(|| {
-                    black_box(
-                        (0..channels)
-                            .map(|_| AudioBuffer::new(2, BLOCK))
-                            .collect::<Vec<_>>(),
-                    )
-                })
-            },
+            |b| b.iter(|| black_box(build_session(channels))),
         );
     }
     g.finish();
