@@ -168,6 +168,83 @@ impl Interval {
         self.place(note, steps, note.midi() as i32 - self.semitones())
     }
 
+    /// The spelled pitch this interval above `pitch`, octave ignored
+    /// (E♭ up a major third is G, C up an augmented sixth is A♯).
+    ///
+    /// # Errors
+    /// [`HarmonyError::OutOfRange`] if the result needs more than a double
+    /// sharp or flat (C♭ up a diminished seventh would be B𝄫♭).
+    pub fn above_pitch(self, pitch: SpelledPitch) -> Result<SpelledPitch, HarmonyError> {
+        let accidental = self.accidental_above(pitch);
+        let letter = pitch.letter.step(self.number as i32 - 1);
+        SpelledPitch::new(letter, accidental.clamp(-9, 9) as i8).map_err(|_| {
+            HarmonyError::OutOfRange {
+                what: "transposition",
+                detail: format!(
+                    "{pitch} up a {self} needs {accidental:+} semitones on {letter}; at most a double sharp or flat"
+                ),
+            }
+        })
+    }
+
+    /// As [`above_pitch`](Self::above_pitch), but a result beyond a double
+    /// sharp or flat is respelled on the neighbouring letter (B𝄫♭ becomes A♭),
+    /// so it never fails. Chord spelling uses this.
+    pub fn above_pitch_respelled(self, pitch: SpelledPitch) -> SpelledPitch {
+        let accidental = self.accidental_above(pitch);
+        let letter = pitch.letter.step(self.number as i32 - 1);
+        SpelledPitch::nearest(letter, accidental)
+    }
+
+    /// The spelled pitch this interval below `pitch`, octave ignored.
+    ///
+    /// # Errors
+    /// As for [`above_pitch`](Self::above_pitch).
+    pub fn below_pitch(self, pitch: SpelledPitch) -> Result<SpelledPitch, HarmonyError> {
+        let letter = pitch.letter.step(-(self.number as i32 - 1));
+        let simple = self.semitones() - 12 * self.octaves() as i32;
+        let natural_gap = (pitch.letter.natural_semitones() as i32
+            - letter.natural_semitones() as i32)
+            .rem_euclid(12);
+        let accidental = pitch.accidental as i32 - simple + natural_gap;
+        SpelledPitch::new(letter, accidental.clamp(-9, 9) as i8).map_err(|_| {
+            HarmonyError::OutOfRange {
+                what: "transposition",
+                detail: format!(
+                    "{pitch} down a {self} needs {accidental:+} semitones on {letter}; at most a double sharp or flat"
+                ),
+            }
+        })
+    }
+
+    /// The inversion of the simple interval: M3 ↔ m6, P4 ↔ P5, A4 ↔ d5,
+    /// P1 ↔ P8. Compound intervals are reduced to simple first.
+    pub fn inverted(self) -> Interval {
+        let simple = self.simple_number();
+        let number = if simple == 1 && self.number > 1 {
+            1
+        } else {
+            9 - simple
+        };
+        let quality = match self.quality {
+            Quality::Perfect => Quality::Perfect,
+            Quality::Major => Quality::Minor,
+            Quality::Minor => Quality::Major,
+            Quality::Augmented(n) => Quality::Diminished(n),
+            Quality::Diminished(n) => Quality::Augmented(n),
+        };
+        Interval { number, quality }
+    }
+
+    fn accidental_above(self, pitch: SpelledPitch) -> i32 {
+        let letter = pitch.letter.step(self.number as i32 - 1);
+        let simple = self.semitones() - 12 * self.octaves() as i32;
+        let natural_gap = (letter.natural_semitones() as i32
+            - pitch.letter.natural_semitones() as i32)
+            .rem_euclid(12);
+        pitch.accidental as i32 + simple - natural_gap
+    }
+
     fn place(self, from: Note, steps: i32, target_midi: i32) -> Result<Note, HarmonyError> {
         let pos = from.staff_position() + steps;
         let octave = pos.div_euclid(7);

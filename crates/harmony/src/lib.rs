@@ -29,8 +29,13 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod chord;
 mod error;
 pub mod interval;
+pub mod key;
 pub mod pitch;
+pub mod progression;
+pub mod roman;
+pub mod scale;
 
 pub use error::HarmonyError;

@@ -187,6 +187,35 @@ impl SpelledPitch {
         Ok(Self { letter, accidental })
     }
 
+    /// `letter` with `accidental` semitones if that is within a double sharp
+    /// or flat; otherwise the same pitch class on the neighbouring letter
+    /// (a triple flat on B becomes A♭).
+    pub fn nearest(letter: Letter, accidental: i32) -> SpelledPitch {
+        if accidental.abs() <= MAX_ACCIDENTAL as i32 {
+            return SpelledPitch {
+                letter,
+                accidental: accidental as i8,
+            };
+        }
+        let pc = PitchClass::new(letter.natural_semitones() as i32 + accidental);
+        let towards = if accidental > 0 { 1 } else { -1 };
+        let other = letter.step(towards);
+        let diff =
+            (pc.semitones() as i32 - other.natural_semitones() as i32 + 6).rem_euclid(12) - 6;
+        if diff.abs() <= MAX_ACCIDENTAL as i32 {
+            SpelledPitch {
+                letter: other,
+                accidental: diff as i8,
+            }
+        } else {
+            pc.spelled(if accidental > 0 {
+                Accidentals::Sharps
+            } else {
+                Accidentals::Flats
+            })
+        }
+    }
+
     /// The pitch class this spelling sounds as.
     pub fn pitch_class(self) -> PitchClass {
         PitchClass::new(self.letter.natural_semitones() as i32 + self.accidental as i32)

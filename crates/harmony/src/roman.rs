@@ -1,0 +1,724 @@
+//! Roman numeral analysis: numerals in a key, realized as spelled chords,
+//! and the reverse, the numeral of a chord in a key.
+//!
+//! The notation:
+//! - case gives the triad: `V` major, `ii` minor; `°` (or `o`) diminished,
+//!   `+` augmented, `ø` half-diminished seventh;
+//! - figures give the inversion: none, `6`, `64` for triads; `7`, `65`,
+//!   `43`, `42` (or `2`) for seventh chords;
+//! - the seventh is minor over a major or minor triad (`V7`, `ii7`) unless
+//!   marked major with `M` (`IM7`, `IVM65`); it is diminished on `°`
+//!   (`vii°7`) and minor on `ø` (`viiø7`);
+//! - accidentals before the numeral move its root (`bVII`, `#iv°`);
+//! - `/` tonicizes a degree: `V/V`, `vii°7/ii`, `V7/IV` (one level);
+//! - `N6` (Neapolitan), `It+6`, `Fr+6` and `Ger+6` (augmented sixths).
+//!
+//! Modal mixture needs no extra notation: `iv`, `bVI` and `bIII` in a major
+//! key are minor, flat-six and flat-three chords by their case and accidental.
+//!
+//! In a minor key, numerals count from the natural minor, except that a
+//! diminished chord on 7 (`vii°`, `viiø7`, `vii°7`) stands on the raised
+//! leading tone; `V` is major by its case, so its third is the leading tone.
+//!
+//! ```
+//! use kmidi_harmony::key::Key;
+//! use kmidi_harmony::roman::RomanNumeral;
+//! let c_minor: Key = "C minor".parse()?;
+//! let n: RomanNumeral = "vii°7/V".parse()?;
+//! assert_eq!(n.realize(c_minor).symbol.to_string(), "F#dim7");
+//! let ger: RomanNumeral = "Ger+6".parse()?;
+//! let notes: Vec<String> = ger.realize(c_minor).notes().map(|p| p.to_string()).collect();
+//! assert_eq!(notes, ["Ab", "C", "Eb", "F#"]);
+//! let g7 = "G7/F".parse()?;
+//! assert_eq!(RomanNumeral::analyze(&g7, c_minor).unwrap().to_string(), "V42");
+//! # Ok::<(), kmidi_harmony::HarmonyError>(())
+//! ```
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::HarmonyError;
+use crate::chord::{Chord, ChordKind, ChordTone, Cursor, Fifth, Seventh, Third};
+use crate::interval::{Interval, Quality};
+use crate::key::{Key, Mode};
+use crate::pitch::{PitchClass, SpelledPitch};
+
+/// The triad a numeral stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TriadQuality {
+    /// Upper case.
+    Major,
+    /// Lower case.
+    Minor,
+    /// Lower case with `°` (or, with a minor seventh, `ø`).
+    Diminished,
+    /// Upper case with `+`.
+    Augmented,
+}
+
+/// The chromatic chords with names of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Special {
+    /// The Neapolitan: a major triad on ♭2, usually in first inversion (`N6`).
+    Neapolitan,
+    /// Italian augmented sixth: ♭6, 1, ♯4.
+    Italian,
+    /// French augmented sixth: ♭6, 1, 2, ♯4.
+    French,
+    /// German augmented sixth: ♭6, 1, ♭3, ♯4.
+    German,
+}
+
+/// The degree a secondary function tonicizes, as in the `ii` of `vii°7/ii`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tonicized {
+    /// Scale degree 1 to 7.
+    pub degree: u8,
+    /// Semitones added to the degree (`/bVI`: -1).
+    pub accidental: i8,
+    /// Major (upper case) or minor (lower case).
+    pub mode: Mode,
+}
+
+/// A Roman numeral.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RomanNumeral {
+    /// Scale degree of the root, 1 to 7 (ignored by the augmented sixths).
+    pub degree: u8,
+    /// Semitones added to the degree (`bVII`: -1).
+    pub accidental: i8,
+    /// The triad.
+    pub quality: TriadQuality,
+    /// The seventh, if any.
+    pub seventh: Option<Seventh>,
+    /// 0 = root position, 1 = first inversion, up to 3 for seventh chords.
+    pub inversion: u8,
+    /// A named chromatic chord.
+    pub special: Option<Special>,
+    /// The tonicized degree of a secondary function.
+    pub of: Option<Tonicized>,
+}
+
+/// A numeral realized in a key: its chord symbol, and its tones spelled as
+/// the numeral means them (an augmented sixth keeps its ♯4, which the
+/// symbol writes as its enharmonic seventh).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RealizedChord {
+    /// The lead-sheet symbol, with the inversion as a slash bass.
+    pub symbol: Chord,
+    tones: [(ChordTone, SpelledPitch); 4],
+    len: u8,
+    bass: u8,
+    /// Pitch class of the key's leading tone (degree 7 raised in minor),
+    /// which voice leading must not double.
+    pub leading_tone: PitchClass,
+    /// The named chromatic chord this is, if any.
+    pub special: Option<Special>,
+}
+
+impl RealizedChord {
+    /// The spelled tones in chord-tone order (root, third, fifth, seventh).
+    pub fn notes(&self) -> impl Iterator<Item = SpelledPitch> + '_ {
+        self.tones[..self.len as usize].iter().map(|(_, p)| *p)
+    }
+
+    /// The tones with their roles.
+    pub fn tones(&self) -> &[(ChordTone, SpelledPitch)] {
+        &self.tones[..self.len as usize]
+    }
+
+    /// The tone in the bass.
+    pub fn bass(&self) -> SpelledPitch {
+        self.tones[self.bass as usize].1
+    }
+
+    /// The pitch classes as a 12-bit mask (bit 0 = C).
+    pub fn pitch_class_mask(&self) -> u16 {
+        self.notes()
+            .fold(0, |m, p| m | 1 << p.pitch_class().semitones())
+    }
+}
+
+const NUMERALS: [(&str, u8); 7] = [
+    ("vii", 7),
+    ("vi", 6),
+    ("v", 5),
+    ("iv", 4),
+    ("iii", 3),
+    ("ii", 2),
+    ("i", 1),
+];
+const UPPER: [&str; 7] = ["I", "II", "III", "IV", "V", "VI", "VII"];
+const LOWER: [&str; 7] = ["i", "ii", "iii", "iv", "v", "vi", "vii"];
+
+const EXPECT_NUMERAL: &str =
+    "a Roman numeral I-VII or i-vii (after an optional b or #), or N6, It+6, Fr+6, Ger+6";
+const EXPECT_FIGURE: &str = "a qualifier (°, o, ø, +), M for a major seventh, a figure (6, 64, 7, 65, 43, 42, 2), or /degree";
+
+fn parse_accidental(c: &mut Cursor) -> i8 {
+    let mut a = 0i8;
+    loop {
+        if c.eat_any(&["b", "♭"]) {
+            a -= 1;
+        } else if c.eat_any(&["#", "♯"]) {
+            a += 1;
+        } else {
+            return a;
+        }
+    }
+}
+
+/// A numeral I-VII in either case; returns degree and whether upper case.
+fn parse_numeral(c: &mut Cursor) -> Option<(u8, bool)> {
+    for (name, degree) in NUMERALS {
+        let upper = UPPER[degree as usize - 1];
+        if c.eat(name) {
+            return Some((degree, false));
+        }
+        if c.eat(upper) {
+            return Some((degree, true));
+        }
+    }
+    None
+}
+
+impl RomanNumeral {
+    /// A plain numeral: `degree` (1-7) with a triad quality.
+    pub fn new(degree: u8, quality: TriadQuality) -> RomanNumeral {
+        RomanNumeral {
+            degree: degree.clamp(1, 7),
+            accidental: 0,
+            quality,
+            seventh: None,
+            inversion: 0,
+            special: None,
+            of: None,
+        }
+    }
+
+    /// Parses `s`; `what` and `offset` place errors inside a longer text.
+    pub(crate) fn parse_in(
+        s: &str,
+        full: &str,
+        offset: usize,
+    ) -> Result<RomanNumeral, HarmonyError> {
+        let err = |pos: usize, expected: &'static str| {
+            HarmonyError::parse("Roman numeral", full, offset + pos, expected)
+        };
+        let mut c = Cursor::new(s);
+        if let Some(n) = parse_special(&mut c) {
+            if !c.at_end() {
+                return Err(err(
+                    c.pos,
+                    "end of the numeral after the augmented sixth or Neapolitan figure",
+                ));
+            }
+            return Ok(n);
+        }
+        let accidental = parse_accidental(&mut c);
+        if accidental.abs() > 2 {
+            return Err(err(0, "at most two accidentals before the numeral"));
+        }
+        let Some((degree, upper)) = parse_numeral(&mut c) else {
+            return Err(err(c.pos, EXPECT_NUMERAL));
+        };
+        let mut quality = if upper {
+            TriadQuality::Major
+        } else {
+            TriadQuality::Minor
+        };
+        let mut seventh_hint: Option<Seventh> = None;
+        let qual_pos = c.pos;
+        if c.eat_any(&["°", "o"]) {
+            if upper {
+                return Err(err(qual_pos, "lower case before ° (vii°, not VII°)"));
+            }
+            quality = TriadQuality::Diminished;
+            seventh_hint = Some(Seventh::Diminished);
+        } else if c.eat("ø") {
+            if upper {
+                return Err(err(qual_pos, "lower case before ø (viiø7)"));
+            }
+            quality = TriadQuality::Diminished;
+            seventh_hint = Some(Seventh::Minor);
+        } else if c.eat("+") {
+            if !upper {
+                return Err(err(qual_pos, "upper case before + (III+, not iii+)"));
+            }
+            quality = TriadQuality::Augmented;
+        }
+        let half_diminished = seventh_hint == Some(Seventh::Minor);
+        let major_seventh = c.eat_any(&["M", "maj", "Δ"]);
+        let fig_pos = c.pos;
+        let (has_seventh, inversion) = if c.eat("65") {
+            (true, 1)
+        } else if c.eat("64") {
+            (false, 2)
+        } else if c.eat("6") {
+            (false, 1)
+        } else if c.eat("7") {
+            (true, 0)
+        } else if c.eat("43") {
+            (true, 2)
+        } else if c.eat("42") || c.eat("2") {
+            (true, 3)
+        } else {
+            (major_seventh || half_diminished, 0)
+        };
+        if (major_seventh || half_diminished) && !has_seventh {
+            return Err(err(
+                fig_pos,
+                "a seventh-chord figure (7, 65, 43, 42) after M or ø",
+            ));
+        }
+        let seventh = if has_seventh {
+            Some(if major_seventh {
+                Seventh::Major
+            } else {
+                match quality {
+                    TriadQuality::Diminished => seventh_hint.unwrap_or(Seventh::Diminished),
+                    _ => Seventh::Minor,
+                }
+            })
+        } else {
+            None
+        };
+        if seventh == Some(Seventh::Diminished) && quality != TriadQuality::Diminished {
+            return Err(err(qual_pos, "° for a diminished seventh"));
+        }
+        let mut of = None;
+        if c.eat("/") {
+            let at = c.pos;
+            let acc = parse_accidental(&mut c);
+            let Some((d, up)) = parse_numeral(&mut c) else {
+                return Err(err(
+                    at,
+                    "the tonicized degree after '/': a numeral I-VII or i-vii",
+                ));
+            };
+            of = Some(Tonicized {
+                degree: d,
+                accidental: acc.clamp(-2, 2),
+                mode: if up { Mode::Major } else { Mode::Minor },
+            });
+            if d == 1 && acc == 0 {
+                return Err(err(at, "a degree other than I (V/I is V)"));
+            }
+        }
+        if !c.at_end() {
+            let expected = if of.is_some() {
+                "end of the numeral (one level of tonicization: V/V, not V/V/V)"
+            } else {
+                EXPECT_FIGURE
+            };
+            return Err(err(c.pos, expected));
+        }
+        Ok(RomanNumeral {
+            degree,
+            accidental,
+            quality,
+            seventh,
+            inversion,
+            special: None,
+            of,
+        })
+    }
+
+    /// The numeral's chord in `key`, spelled in the key.
+    pub fn realize(&self, key: Key) -> RealizedChord {
+        let leading_tone = key
+            .degree_pitch(7, if key.mode == Mode::Minor { 1 } else { 0 })
+            .pitch_class();
+        if let Some(sp) = self.special {
+            return realize_special(sp, self.inversion, key, leading_tone);
+        }
+        let key = match self.of {
+            Some(t) => Key {
+                tonic: key.degree_pitch(t.degree, t.accidental),
+                mode: t.mode,
+            },
+            None => key,
+        };
+        let local_leading = key
+            .degree_pitch(7, if key.mode == Mode::Minor { 1 } else { 0 })
+            .pitch_class();
+        let raise =
+            key.mode == Mode::Minor && self.degree == 7 && self.quality == TriadQuality::Diminished;
+        let root = key.degree_pitch(self.degree, self.accidental + raise as i8);
+        let kind = match (self.quality, self.seventh) {
+            (TriadQuality::Major, None) => ChordKind::Major,
+            (TriadQuality::Minor, None) => ChordKind::Minor,
+            (TriadQuality::Diminished, None) => ChordKind::Diminished,
+            (TriadQuality::Augmented, None) => ChordKind::Augmented,
+            (TriadQuality::Major, Some(Seventh::Major)) => ChordKind::Major7,
+            (TriadQuality::Major, Some(_)) => ChordKind::Dominant7,
+            (TriadQuality::Minor, Some(Seventh::Major)) => ChordKind::MinorMajor7,
+            (TriadQuality::Minor, Some(_)) => ChordKind::Minor7,
+            (TriadQuality::Diminished, Some(Seventh::Minor)) => ChordKind::HalfDiminished7,
+            (TriadQuality::Diminished, Some(_)) => ChordKind::Diminished7,
+            (TriadQuality::Augmented, Some(_)) => ChordKind::Augmented,
+        };
+        let mut chord = Chord::of_kind(root, kind);
+        if self.quality == TriadQuality::Augmented && self.seventh.is_some() {
+            // V+7 and I+M7: an augmented triad with a seventh.
+            let mut p = chord.parts();
+            p.seventh = self.seventh;
+            chord = Chord::from_parts(p).unwrap_or(chord);
+        }
+        let mut tones = [(ChordTone::Root, root); 4];
+        let mut len = 0u8;
+        let ct = chord.tones();
+        for ((role, _), pitch) in ct.as_slice().iter().zip(chord.notes()) {
+            tones[len as usize] = (*role, pitch);
+            len += 1;
+        }
+        let inv = (self.inversion as usize).min(len as usize - 1);
+        let symbol = chord.inverted(inv).unwrap_or(chord);
+        RealizedChord {
+            symbol,
+            tones,
+            len,
+            bass: inv as u8,
+            leading_tone: if self.of.is_some() {
+                local_leading
+            } else {
+                leading_tone
+            },
+            special: None,
+        }
+    }
+
+    /// The Roman numeral of `chord` in `key`, or `None` if the chord is not
+    /// a triad or seventh chord the notation covers (sus chords, sixth
+    /// chords, a bass that is not a chord tone). Extensions (9, 11, 13) are
+    /// set aside.
+    ///
+    /// Readings are tried in this order: diatonic; augmented sixth (a
+    /// dominant-seventh sound on ♭6 with ♭6 in the bass: It+6 with no fifth,
+    /// Fr+6 with ♭5, Ger+6); Neapolitan (major triad on ♭2); secondary
+    /// dominant or leading-tone chord of a diatonic degree; otherwise a
+    /// chromatic numeral with accidentals (mixture: `iv`, `bVI`, `bIII`).
+    pub fn analyze(chord: &Chord, key: Key) -> Option<RomanNumeral> {
+        let p = chord.parts();
+        let quality = match (p.third, p.fifth) {
+            (Third::Major, Fifth::Perfect | Fifth::Omitted) => TriadQuality::Major,
+            (Third::Minor, Fifth::Perfect) => TriadQuality::Minor,
+            (Third::Minor, Fifth::Diminished) => TriadQuality::Diminished,
+            (Third::Major, Fifth::Augmented) => TriadQuality::Augmented,
+            (Third::Major, Fifth::Diminished) => TriadQuality::Major,
+            _ => return None,
+        };
+        if p.sixth {
+            return None;
+        }
+        let inversion = chord.inversion()? as u8;
+        let root = p.root;
+        let tonic_pc = key.tonic.pitch_class();
+        let rel =
+            (root.pitch_class().semitones() as i32 - tonic_pc.semitones() as i32).rem_euclid(12);
+
+        // Augmented sixths, with ♭6 in the bass.
+        if rel == 8
+            && p.third == Third::Major
+            && p.seventh == Some(Seventh::Minor)
+            && inversion == 0
+        {
+            let special = match p.fifth {
+                Fifth::Omitted => Some(Special::Italian),
+                Fifth::Diminished => Some(Special::French),
+                Fifth::Perfect => Some(Special::German),
+                _ => None,
+            };
+            if let Some(sp) = special {
+                return Some(Self::special(sp, 0));
+            }
+        }
+        if p.fifth == Fifth::Omitted || (p.third == Third::Major && p.fifth == Fifth::Diminished) {
+            return None;
+        }
+        let mut n = RomanNumeral {
+            degree: 1,
+            accidental: 0,
+            quality,
+            seventh: p.seventh,
+            inversion,
+            special: None,
+            of: None,
+        };
+        // Diatonic.
+        let letter_degree = ((root.letter.index() as i32 - key.tonic.letter.index() as i32)
+            .rem_euclid(7)
+            + 1) as u8;
+        let diatonic = key.diatonic_chord(letter_degree, p.seventh.is_some());
+        let plain = Chord::of_kind(root, chord_kind_of(quality, p.seventh)?);
+        // In minor, the natural-minor chords (v, VII, III with its natural
+        // seventh) are diatonic too: they are the relative major's chords.
+        let natural = (key.mode == Mode::Minor).then(|| {
+            key.relative()
+                .diatonic_chord((letter_degree + 4) % 7 + 1, p.seventh.is_some())
+        });
+        if diatonic == plain || natural == Some(plain) {
+            n.degree = letter_degree;
+            return Some(n);
+        }
+        // Neapolitan.
+        if rel == 1 && quality == TriadQuality::Major && p.seventh.is_none() {
+            return Some(Self::special(Special::Neapolitan, inversion));
+        }
+        // Secondary dominants and leading-tone chords.
+        let dominant_like = matches!(
+            (quality, p.seventh),
+            (TriadQuality::Major, None | Some(Seventh::Minor))
+        );
+        let leading_like = quality == TriadQuality::Diminished;
+        if dominant_like || leading_like {
+            for target in 2..=7u8 {
+                let t_chord = key.diatonic_chord(target, false);
+                let mode = match t_chord.kind() {
+                    Some(ChordKind::Major) => Mode::Major,
+                    Some(ChordKind::Minor) => Mode::Minor,
+                    _ => continue,
+                };
+                let tk = Key {
+                    tonic: t_chord.root(),
+                    mode,
+                };
+                let (degree, want) = if dominant_like {
+                    (5, tk.degree_pitch(5, 0))
+                } else {
+                    (
+                        7,
+                        tk.degree_pitch(7, if mode == Mode::Minor { 1 } else { 0 }),
+                    )
+                };
+                if want == root {
+                    n.degree = degree;
+                    n.of = Some(Tonicized {
+                        degree: target,
+                        accidental: 0,
+                        mode,
+                    });
+                    return Some(n);
+                }
+            }
+        }
+        // Chromatic: the degree by letter, the accidental by spelling.
+        let minor_leading = key.mode == Mode::Minor && letter_degree == 7 && leading_like;
+        let scale_pitch = key.degree_pitch(letter_degree, minor_leading as i8);
+        let acc = (root.pitch_class().semitones() as i32
+            - scale_pitch.pitch_class().semitones() as i32
+            + 6)
+        .rem_euclid(12)
+            - 6;
+        if acc.abs() > 2 {
+            return None;
+        }
+        n.degree = letter_degree;
+        n.accidental = acc as i8;
+        Some(n)
+    }
+
+    fn special(sp: Special, inversion: u8) -> RomanNumeral {
+        RomanNumeral {
+            degree: match sp {
+                Special::Neapolitan => 2,
+                _ => 6,
+            },
+            accidental: -1,
+            quality: TriadQuality::Major,
+            seventh: match sp {
+                Special::Neapolitan => None,
+                _ => Some(Seventh::Minor),
+            },
+            inversion,
+            special: Some(sp),
+            of: None,
+        }
+    }
+}
+
+fn chord_kind_of(q: TriadQuality, s: Option<Seventh>) -> Option<ChordKind> {
+    Some(match (q, s) {
+        (TriadQuality::Major, None) => ChordKind::Major,
+        (TriadQuality::Minor, None) => ChordKind::Minor,
+        (TriadQuality::Diminished, None) => ChordKind::Diminished,
+        (TriadQuality::Augmented, None) => ChordKind::Augmented,
+        (TriadQuality::Major, Some(Seventh::Minor)) => ChordKind::Dominant7,
+        (TriadQuality::Major, Some(Seventh::Major)) => ChordKind::Major7,
+        (TriadQuality::Minor, Some(Seventh::Minor)) => ChordKind::Minor7,
+        (TriadQuality::Minor, Some(Seventh::Major)) => ChordKind::MinorMajor7,
+        (TriadQuality::Diminished, Some(Seventh::Minor)) => ChordKind::HalfDiminished7,
+        (TriadQuality::Diminished, Some(Seventh::Diminished)) => ChordKind::Diminished7,
+        _ => return None,
+    })
+}
+
+fn parse_special(c: &mut Cursor) -> Option<RomanNumeral> {
+    let start = c.pos;
+    let n = if c.eat("N") {
+        let inversion = if c.eat("64") {
+            2
+        } else if c.eat("6") {
+            1
+        } else {
+            0
+        };
+        RomanNumeral::special(Special::Neapolitan, inversion)
+    } else if c.eat("It") {
+        let _ = c.eat_any(&["+6", "6"]);
+        RomanNumeral::special(Special::Italian, 0)
+    } else if c.eat("Fr") {
+        let _ = c.eat_any(&["+6", "+43", "43", "6"]);
+        RomanNumeral::special(Special::French, 0)
+    } else if c.eat("Ger") || c.eat("Gr") {
+        let _ = c.eat_any(&["+6", "+65", "65", "6"]);
+        RomanNumeral::special(Special::German, 0)
+    } else {
+        c.pos = start;
+        return None;
+    };
+    Some(n)
+}
+
+fn realize_special(
+    sp: Special,
+    inversion: u8,
+    key: Key,
+    leading_tone: PitchClass,
+) -> RealizedChord {
+    let iv = |number, quality| Interval { number, quality };
+    let t = key.tonic;
+    let above = |i: Interval| i.above_pitch_respelled(t);
+    match sp {
+        Special::Neapolitan => {
+            let root = above(iv(2, Quality::Minor));
+            let chord = Chord::of_kind(root, ChordKind::Major);
+            let mut tones = [(ChordTone::Root, root); 4];
+            for (i, ((role, _), p)) in chord
+                .tones()
+                .as_slice()
+                .iter()
+                .zip(chord.notes())
+                .enumerate()
+            {
+                tones[i] = (*role, p);
+            }
+            let inv = (inversion as usize).min(2);
+            RealizedChord {
+                symbol: chord.inverted(inv).unwrap_or(chord),
+                tones,
+                len: 3,
+                bass: inv as u8,
+                leading_tone,
+                special: Some(sp),
+            }
+        }
+        _ => {
+            let flat6 = above(iv(6, Quality::Minor));
+            let tonic = t;
+            let sharp4 = above(iv(4, Quality::Augmented(1)));
+            let (fifth_tone, fifth_part) = match sp {
+                Special::French => (Some(above(iv(2, Quality::Major))), Fifth::Diminished),
+                Special::German => (Some(above(iv(3, Quality::Minor))), Fifth::Perfect),
+                _ => (None, Fifth::Omitted),
+            };
+            let mut tones = [(ChordTone::Root, flat6); 4];
+            let mut len = 1;
+            tones[len] = (ChordTone::Third, tonic);
+            len += 1;
+            if let Some(f) = fifth_tone {
+                tones[len] = (ChordTone::Fifth, f);
+                len += 1;
+            }
+            tones[len] = (ChordTone::Seventh, sharp4);
+            len += 1;
+            let mut p = Chord::of_kind(flat6, ChordKind::Dominant7).parts();
+            p.fifth = fifth_part;
+            let symbol =
+                Chord::from_parts(p).unwrap_or(Chord::of_kind(flat6, ChordKind::Dominant7));
+            RealizedChord {
+                symbol,
+                tones,
+                len: len as u8,
+                bass: 0,
+                leading_tone,
+                special: Some(sp),
+            }
+        }
+    }
+}
+
+impl fmt::Display for RomanNumeral {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(sp) = self.special {
+            return f.write_str(match (sp, self.inversion) {
+                (Special::Neapolitan, 0) => "N",
+                (Special::Neapolitan, 1) => "N6",
+                (Special::Neapolitan, _) => "N64",
+                (Special::Italian, _) => "It+6",
+                (Special::French, _) => "Fr+6",
+                (Special::German, _) => "Ger+6",
+            });
+        }
+        write_accidental(f, self.accidental)?;
+        let idx = self.degree.clamp(1, 7) as usize - 1;
+        let upper = matches!(self.quality, TriadQuality::Major | TriadQuality::Augmented);
+        f.write_str(if upper { UPPER[idx] } else { LOWER[idx] })?;
+        match (self.quality, self.seventh) {
+            (TriadQuality::Diminished, Some(Seventh::Minor)) => f.write_str("ø")?,
+            (TriadQuality::Diminished, _) => f.write_str("°")?,
+            (TriadQuality::Augmented, _) => f.write_str("+")?,
+            _ => {}
+        }
+        if self.seventh == Some(Seventh::Major) {
+            f.write_str("M")?;
+        }
+        let fig = match (self.seventh.is_some(), self.inversion) {
+            (false, 0) => "",
+            (false, 1) => "6",
+            (false, _) => "64",
+            (true, 0) => "7",
+            (true, 1) => "65",
+            (true, 2) => "43",
+            (true, _) => "42",
+        };
+        f.write_str(fig)?;
+        if let Some(t) = self.of {
+            f.write_str("/")?;
+            write_accidental(f, t.accidental)?;
+            let idx = t.degree.clamp(1, 7) as usize - 1;
+            f.write_str(if t.mode == Mode::Major {
+                UPPER[idx]
+            } else {
+                LOWER[idx]
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn write_accidental(f: &mut fmt::Formatter<'_>, a: i8) -> fmt::Result {
+    let s = if a < 0 { "b" } else { "#" };
+    for _ in 0..a.unsigned_abs() {
+        f.write_str(s)?;
+    }
+    Ok(())
+}
+
+impl FromStr for RomanNumeral {
+    type Err = HarmonyError;
+
+    /// Parses `V7`, `ii65`, `bVII`, `#iv°7`, `viiø43`, `V7/IV`, `vii°7/ii`,
+    /// `N6`, `Ger+6`.
+    fn from_str(s: &str) -> Result<Self, HarmonyError> {
+        RomanNumeral::parse_in(s, s, 0)
+    }
+}
+
+/// Whether `n` realized in `key` gives the same pitch classes and bass as
+/// `m` realized in `key` (enharmonic readings compare equal).
+pub fn same_sound(n: &RomanNumeral, m: &RomanNumeral, key: Key) -> bool {
+    let a = n.realize(key);
+    let b = m.realize(key);
+    a.pitch_class_mask() == b.pitch_class_mask() && a.bass().pitch_class() == b.bass().pitch_class()
+}
