@@ -19,6 +19,11 @@ use kmidi_dsp::mixer::{MixBuses, Mixer, MixerConfig, StripLayout};
 use kmidi_dsp::resampler::{Resampler, ResamplerConfig};
 use kmidi_dsp::ring::{Consumer, Producer};
 use kmidi_dsp::{AudioBuffer, Processor, StreamSpec};
+use kmidi_harmony::chord::Chord;
+use kmidi_harmony::detect::{ChordDetector, DetectorConfig};
+use kmidi_harmony::key::Key;
+use kmidi_harmony::progression::{Progression, VoiceLeader};
+use kmidi_harmony::roman::{RealizedChord, RomanNumeral};
 
 fn spec(channels: usize) -> StreamSpec {
     StreamSpec::new(SAMPLE_RATE, BLOCK, channels).unwrap()
@@ -169,9 +174,79 @@ fn ring((mut tx, mut rx, block, mut out): RingSetup) -> Vec<f32> {
     out
 }
 
+/// A C major chord with four partials per note, warmed through 40 blocks
+/// so that the smoothing and labels are in their steady state.
+fn setup_chord_detector() -> (ChordDetector, AudioBuffer) {
+    let mut det = ChordDetector::new(DetectorConfig::default());
+    det.prepare(&spec(1)).unwrap();
+    let mut buf = AudioBuffer::new(1, BLOCK);
+    for block in 0..41 {
+        for (i, s) in buf.channel_mut(0).iter_mut().enumerate() {
+            let t = (block * BLOCK + i) as f32 / SAMPLE_RATE as f32;
+            *s = [130.81f32, 329.63, 392.0]
+                .iter()
+                .map(|f| {
+                    (1..=4)
+                        .map(|h| (std::f32::consts::TAU * f * h as f32 * t).sin() * 0.05 / h as f32)
+                        .sum::<f32>()
+                })
+                .sum();
+        }
+        if block < 40 {
+            det.process(&mut buf);
+        }
+    }
+    (det, buf)
+}
+
+#[library_benchmark]
+#[bench::mono_512(setup_chord_detector())]
+fn chord_detector((mut det, mut buf): (ChordDetector, AudioBuffer)) -> ChordDetector {
+    det.process(black_box(&mut buf));
+    det
+}
+
+const SYMBOLS: [&str; 12] = [
+    "C", "Am", "G7", "Fmaj7", "Dm7", "Bdim", "Eaug", "Bbmaj7", "C#m", "C/E", "Ab7", "Dbdim7",
+];
+
+#[library_benchmark]
+#[bench::common_12(SYMBOLS)]
+fn chord_parse(symbols: [&str; 12]) -> usize {
+    symbols
+        .iter()
+        .filter(|s| black_box(**s).parse::<Chord>().is_ok())
+        .count()
+}
+
+#[library_benchmark]
+#[bench::eight_in_eb(["V7/V", "ii65", "bVI", "vii°7/ii", "I6", "Ger+6", "N6", "IV"])]
+fn numeral_realize(numerals: [&str; 8]) -> u16 {
+    let key: Key = "Eb major".parse().unwrap();
+    numerals
+        .iter()
+        .filter_map(|s| black_box(*s).parse::<RomanNumeral>().ok())
+        .fold(0, |m, n| m ^ n.realize(key).pitch_class_mask())
+}
+
+fn setup_voice_leading() -> (VoiceLeader, Vec<RealizedChord>) {
+    let p = Progression::parse("C major".parse().unwrap(), "I vi ii65 V7 I IV V7/V V").unwrap();
+    let chords = p.chords();
+    let mut leader = VoiceLeader::default();
+    leader.realize(&chords).unwrap();
+    (leader, chords)
+}
+
+#[library_benchmark]
+#[bench::eight_chords_warm(setup_voice_leading())]
+fn voice_leading((mut leader, chords): (VoiceLeader, Vec<RealizedChord>)) -> usize {
+    leader.realize(black_box(&chords)).unwrap().len()
+}
+
 library_benchmark_group!(
     name = hot_paths;
-    benchmarks = gain, mixer, biquad, equalizer, compressor, limiter, resampler, ring
+    benchmarks = gain, mixer, biquad, equalizer, compressor, limiter, resampler, ring,
+        chord_detector, chord_parse, numeral_realize, voice_leading
 );
 
 main!(library_benchmark_groups = hot_paths);

@@ -27,7 +27,7 @@ use std::str::FromStr;
 
 use crate::HarmonyError;
 use crate::interval::{Interval, Quality};
-use crate::pitch::{Letter, PitchClass, SpelledPitch};
+use crate::pitch::{PitchClass, SpelledPitch};
 
 /// The chord's third, or the tone that replaces it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -215,14 +215,6 @@ impl ChordKind {
     pub fn interval_mask(self) -> u16 {
         Chord::of_kind(SpelledPitch::C, self).pitch_class_mask()
     }
-}
-
-impl SpelledPitch {
-    /// C natural.
-    pub const C: SpelledPitch = SpelledPitch {
-        letter: Letter::C,
-        accidental: 0,
-    };
 }
 
 /// Up to eight spelled chord tones with their roles, in chord-tone order

@@ -171,6 +171,12 @@ pub struct SpelledPitch {
 }
 
 impl SpelledPitch {
+    /// C natural.
+    pub const C: SpelledPitch = SpelledPitch {
+        letter: Letter::C,
+        accidental: 0,
+    };
+
     /// A spelling; the accidental must be within ±2.
     ///
     /// # Errors

@@ -242,7 +242,16 @@ struct Candidate {
     seventh_voice: u8,
     /// Bit v set if voice v holds the leading tone.
     leading_voice: u8,
+    /// Interval class (0-11) of each voice pair, in [`PAIRS`] order.
+    pair_class: [u8; 6],
+    /// Bit p set if pair p is a perfect fifth or octave (class 7 or 0).
+    perfect: u8,
 }
+
+/// Voice pairs (lower, upper), bass = 0 to soprano = 3.
+const PAIRS: [(usize, usize); 6] = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)];
+/// For each voice, the pairs it belongs to, as a bit mask over [`PAIRS`].
+const PAIRS_OF_VOICE: [u8; 4] = [0b000111, 0b011001, 0b101010, 0b110100];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct CandidateKey {
@@ -288,12 +297,12 @@ impl Default for VoiceLeader {
 
 impl VoiceLeader {
     /// A voice leader with these ranges and parallel rule, and a beam width
-    /// of 12.
+    /// of 8.
     pub fn new(ranges: VoiceRanges, rule: ParallelRule) -> Self {
         Self {
             ranges,
             rule,
-            beam_width: 12,
+            beam_width: 8,
             cache: HashMap::new(),
             arena: Vec::new(),
         }
@@ -353,21 +362,29 @@ impl VoiceLeader {
         prune(&mut beam, width);
         history.push(beam.clone());
         let mut next: Vec<BeamState> = Vec::new();
+        let mut prev_states: Vec<(u32, Candidate)> = Vec::new();
         for step in 1..lists.len() {
             let prev_list = &self.arena[lists[step - 1]];
             let cur_list = &self.arena[lists[step]];
             next.clear();
+            let pair_rule: u8 = match self.rule {
+                ParallelRule::OuterVoices => 0b000100,
+                ParallelRule::AllVoices => 0b111111,
+            };
+            prev_states.clear();
+            prev_states.extend(
+                beam.iter()
+                    .map(|st| (st.cost, prev_list[st.candidate as usize])),
+            );
             for (ci, cur) in cur_list.iter().enumerate() {
                 let mut best = u32::MAX;
                 let mut parent = 0u16;
-                for (bi, st) in beam.iter().enumerate() {
-                    let prev = &prev_list[st.candidate as usize];
-                    if let Some(t) = self.transition(prev, cur) {
-                        let total = st.cost + t + cur.cost as u32;
-                        if total < best {
-                            best = total;
-                            parent = bi as u16;
-                        }
+                for (bi, (cost, prev)) in prev_states.iter().enumerate() {
+                    let t = Self::transition(pair_rule, prev, cur);
+                    let total = cost.saturating_add(t).saturating_add(cur.cost as u32);
+                    if total < best {
+                        best = total;
+                        parent = bi as u16;
                     }
                 }
                 if best != u32::MAX {
@@ -398,60 +415,66 @@ impl VoiceLeader {
         Ok(out)
     }
 
-    /// Cost of moving from `a` to `b`, or `None` if it breaks the parallel rule.
-    #[inline]
-    fn transition(&self, a: &Candidate, b: &Candidate) -> Option<u32> {
-        let pairs: &[(usize, usize)] = match self.rule {
-            ParallelRule::OuterVoices => &[(0, 3)],
-            ParallelRule::AllVoices => &[(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)],
-        };
-        for &(lo, hi) in pairs {
-            let before = (a.notes[hi] as i32 - a.notes[lo] as i32).rem_euclid(12);
-            let after = (b.notes[hi] as i32 - b.notes[lo] as i32).rem_euclid(12);
-            let moved = a.notes[hi] != b.notes[hi] || a.notes[lo] != b.notes[lo];
-            if moved && before == after && (before == 0 || before == 7) {
-                return None;
+    /// Cost of moving from `a` to `b`, or `u32::MAX` if it breaks the
+    /// parallel rule. The rare cases (perfect intervals in both chords,
+    /// tendency tones) sit behind branches that are almost never taken.
+    #[inline(always)]
+    fn transition(pair_rule: u8, a: &Candidate, b: &Candidate) -> u32 {
+        // Parallel (or contrary) fifths and octaves: a pair that is perfect
+        // in both chords, in the same interval class, with a voice moving.
+        let both_perfect = a.perfect & b.perfect & pair_rule;
+        if both_perfect != 0 {
+            let mut moved = 0u8;
+            for (v, pairs) in PAIRS_OF_VOICE.iter().enumerate() {
+                if a.notes[v] != b.notes[v] {
+                    moved |= pairs;
+                }
+            }
+            let mut m = both_perfect & moved;
+            while m != 0 {
+                let p = m.trailing_zeros() as usize;
+                if a.pair_class[p] == b.pair_class[p] {
+                    return u32::MAX;
+                }
+                m &= m - 1;
             }
         }
         let mut cost = 0u32;
         for v in 1..4 {
-            let d = (b.notes[v] as i32 - a.notes[v] as i32).unsigned_abs();
-            cost += d * 2;
-            if d > 4 {
-                cost += (d - 4) * 3;
-            }
-            // Overlap: a voice moving past where its neighbour just was.
-            if b.notes[v] < a.notes[v - 1] || (v < 3 && b.notes[v] > a.notes[v + 1]) {
-                cost += 6;
-            }
+            let m = (b.notes[v] as i32 - a.notes[v] as i32).unsigned_abs();
+            cost += m * 2 + m.saturating_sub(4) * 3;
         }
-        let bass_leap = (b.notes[0] as i32 - a.notes[0] as i32).unsigned_abs();
-        cost += bass_leap / 2;
+        // Overlap: a voice moving past where its neighbour just was.
+        cost += 6
+            * ((b.notes[1] < a.notes[0]) as u32
+                + (b.notes[1] > a.notes[2]) as u32
+                + (b.notes[2] < a.notes[1]) as u32
+                + (b.notes[2] > a.notes[3]) as u32
+                + (b.notes[3] < a.notes[2]) as u32);
+        let bass = b.notes[0] as i32 - a.notes[0] as i32;
+        cost += bass.unsigned_abs() / 2;
         // Hidden fifths and octaves in the outer voices: similar motion into
         // a perfect interval with a leap in the soprano.
-        let sop = b.notes[3] as i32 - a.notes[3] as i32;
-        let bass = b.notes[0] as i32 - a.notes[0] as i32;
-        let outer = (b.notes[3] as i32 - b.notes[0] as i32).rem_euclid(12);
-        if sop.signum() == bass.signum() && sop.abs() > 2 && (outer == 0 || outer == 7) {
-            cost += 8;
+        if b.perfect & 0b000100 != 0 {
+            let sop = b.notes[3] as i32 - a.notes[3] as i32;
+            if sop.signum() == bass.signum() && sop.abs() > 2 {
+                cost += 8;
+            }
         }
-        // The seventh resolves down by step (or stays as a common tone).
-        for v in 0..4 {
-            if a.seventh_voice & (1 << v) != 0 {
+        // The seventh resolves down by step (or stays as a common tone); the
+        // leading tone in an outer voice rises to the tonic.
+        if a.seventh_voice | (a.leading_voice & 0b1001) != 0 {
+            for v in 0..4 {
                 let d = b.notes[v] as i32 - a.notes[v] as i32;
-                if !(-2..=0).contains(&d) {
+                if a.seventh_voice & (1 << v) != 0 && !(-2..=0).contains(&d) {
                     cost += 10;
                 }
-            }
-            // The leading tone in an outer voice rises to the tonic.
-            if a.leading_voice & (1 << v) != 0 && (v == 0 || v == 3) {
-                let d = b.notes[v] as i32 - a.notes[v] as i32;
-                if !(0..=1).contains(&d) {
+                if a.leading_voice & 0b1001 & (1 << v) != 0 && !(0..=1).contains(&d) {
                     cost += 6;
                 }
             }
         }
-        Some(cost)
+        cost
     }
 
     fn candidates(&mut self, c: &RealizedChord) -> usize {
@@ -534,10 +557,8 @@ impl VoiceLeader {
                         let notes = [b, t, a, s];
                         let mut present = 0u16;
                         let mut doubled_forbidden = false;
-                        let mut counts = [0u8; 12];
                         for n in notes {
                             let bit = 1u16 << (n % 12);
-                            counts[(n % 12) as usize] += 1;
                             if present & bit != 0 && k.no_double & bit != 0 {
                                 doubled_forbidden = true;
                             }
@@ -548,10 +569,7 @@ impl VoiceLeader {
                         }
                         let mut cost = 0u16;
                         let count_of = |m: u16| -> u8 {
-                            (0..12)
-                                .filter(|i| m & (1 << i) != 0)
-                                .map(|i| counts[i])
-                                .sum()
+                            notes.iter().filter(|&&n| m & (1 << (n % 12)) != 0).count() as u8
                         };
                         if count_of(k.fifth) == 0 && k.fifth != 0 {
                             cost += 4; // incomplete seventh chord
@@ -579,11 +597,22 @@ impl VoiceLeader {
                                 leading_voice |= 1 << v;
                             }
                         }
+                        let mut pair_class = [0u8; 6];
+                        let mut perfect = 0u8;
+                        for (p, &(lo, hi)) in PAIRS.iter().enumerate() {
+                            let class = (notes[hi] - notes[lo]) % 12;
+                            pair_class[p] = class;
+                            if class == 0 || class == 7 {
+                                perfect |= 1 << p;
+                            }
+                        }
                         out.push(Candidate {
                             notes,
                             cost,
                             seventh_voice,
                             leading_voice,
+                            pair_class,
+                            perfect,
                         });
                     }
                 }

@@ -747,3 +747,45 @@ fn voice_leader_caches_chord_shapes() {
     assert_eq!(first, again);
     assert_eq!(leader.cached_chords(), 3);
 }
+
+/// Characters the parsers care about, plus some they must reject.
+const FUZZ_ALPHABET: &[char] = &[
+    'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'a', 'b', 'c', 'd', 'g', 'i', 'j', 'm', 'n', 'o', 's',
+    'u', 'v', 'x', 'I', 'V', 'M', 'N', 'G', 'e', 'r', 't', '#', '♭', '♯', '°', 'ø', 'Δ', '+', '-',
+    '/', '(', ')', ',', ' ', ':', '|', '0', '1', '2', '3', '4', '5', '6', '7', '9', '\u{0}', 'é',
+];
+
+fn fuzz_cases() -> u32 {
+    std::env::var("KMIDI_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(fuzz_cases()))]
+
+    /// No parser panics on any string over the symbol alphabet; whatever
+    /// parses prints back to something that parses to the same value.
+    /// `KMIDI_FUZZ_CASES=2000000 cargo test -p kmidi-harmony --release
+    /// --test theory parsers_never_panic` runs it for minutes.
+    #[test]
+    fn parsers_never_panic(chars in proptest::collection::vec(proptest::sample::select(FUZZ_ALPHABET), 0..14)) {
+        let s: String = chars.into_iter().collect();
+        if let Ok(c) = s.parse::<Chord>() {
+            let printed = c.to_string();
+            prop_assert_eq!(printed.parse::<Chord>().ok(), Some(c), "{:?} -> {}", s, printed);
+        }
+        if let Ok(n) = s.parse::<RomanNumeral>() {
+            let printed = n.to_string();
+            prop_assert_eq!(printed.parse::<RomanNumeral>().ok().map(|m| m.to_string()), Some(printed.clone()), "{:?}", s);
+            let k = key("Db major");
+            let r = n.realize(k);
+            let _ = RomanNumeral::analyze(&r.symbol, k);
+        }
+        let _ = s.parse::<Scale>();
+        let _ = s.parse::<Key>();
+        let _ = s.parse::<Progression>();
+        let _ = s.parse::<Interval>();
+    }
+}
