@@ -155,13 +155,15 @@ const EXPECT_NUMERAL: &str =
     "a Roman numeral I-VII or i-vii (after an optional b or #), or N6, It+6, Fr+6, Ger+6";
 const EXPECT_FIGURE: &str = "a qualifier (°, o, ø, +), M for a major seventh, a figure (6, 64, 7, 65, 43, 42, 2), or /degree";
 
+/// Accidentals before a numeral; the count saturates at ±127 (the caller
+/// rejects anything beyond ±2), so a long run cannot overflow.
 fn parse_accidental(c: &mut Cursor) -> i8 {
     let mut a = 0i8;
     loop {
         if c.eat_any(&["b", "♭"]) {
-            a -= 1;
+            a = a.saturating_sub(1);
         } else if c.eat_any(&["#", "♯"]) {
-            a += 1;
+            a = a.saturating_add(1);
         } else {
             return a;
         }
@@ -216,7 +218,7 @@ impl RomanNumeral {
             return Ok(n);
         }
         let accidental = parse_accidental(&mut c);
-        if accidental.abs() > 2 {
+        if accidental.unsigned_abs() > 2 {
             return Err(err(0, "at most two accidentals before the numeral"));
         }
         let Some((degree, upper)) = parse_numeral(&mut c) else {
@@ -290,6 +292,12 @@ impl RomanNumeral {
         if c.eat("/") {
             let at = c.pos;
             let acc = parse_accidental(&mut c);
+            if acc.unsigned_abs() > 2 {
+                return Err(err(
+                    at,
+                    "at most two accidentals before the tonicized degree",
+                ));
+            }
             let Some((d, up)) = parse_numeral(&mut c) else {
                 return Err(err(
                     at,

@@ -494,6 +494,15 @@ fn bad_numerals_say_where_and_what() {
         ("V/X", 2, "the tonicized degree"),
         ("V/V/V", 3, "one level of tonicization"),
     ];
+    // Found by cargo-fuzz: a long run of flats overflowed the accidental
+    // count (a panic in debug builds).
+    let long = format!("{}Fr9", "b".repeat(206));
+    assert!(long.parse::<RomanNumeral>().is_err());
+    assert!(
+        format!("{}V/{}ii", "#".repeat(300), "b".repeat(300))
+            .parse::<RomanNumeral>()
+            .is_err()
+    );
     for (input, pos, expected) in cases {
         match input.parse::<RomanNumeral>() {
             Err(HarmonyError::Parse {
