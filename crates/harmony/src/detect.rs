@@ -85,6 +85,8 @@ const FFT_SIZE: usize = 1024;
 const BINS: usize = FFT_SIZE / 2 + 1;
 const MAX_PEAKS: usize = 160;
 const MAX_CHANGES: usize = 64;
+/// Input frames downmixed and filtered at a time.
+const CHUNK: usize = 256;
 
 /// Settings of a [`ChordDetector`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -209,7 +211,6 @@ pub struct ChordDetector {
     decimation: usize,
     fir: Vec<f32>,
     fir_history: Vec<f32>,
-    fir_pos: usize,
     phase: usize,
     analysis_rate: f32,
     // Analysis frame.
@@ -236,7 +237,8 @@ pub struct ChordDetector {
     smoothed: [f32; 12],
     smooth_alpha: f32,
     bass_chroma: [f32; 12],
-    templates: Vec<[f32; 12]>,
+    /// Template weights by pitch class: `templates_by_pc[pc][kind * 12 + root]`.
+    templates_by_pc: Vec<[f32; TEMPLATES]>,
     scores: Vec<f32>,
     key_chroma: [f64; 12],
     key_alpha: f64,
@@ -261,7 +263,6 @@ impl ChordDetector {
             decimation: 1,
             fir: Vec::new(),
             fir_history: Vec::new(),
-            fir_pos: 0,
             phase: 0,
             analysis_rate: 12_000.0,
             ring: Vec::new(),
@@ -285,7 +286,12 @@ impl ChordDetector {
             smoothed: [0.0; 12],
             smooth_alpha: 1.0,
             bass_chroma: [0.0; 12],
-            templates: build_templates(),
+            templates_by_pc: {
+                let t = build_templates();
+                (0..12)
+                    .map(|pc| std::array::from_fn(|i| t[i][pc]))
+                    .collect()
+            },
             scores: vec![0.0; TEMPLATES],
             key_chroma: [0.0; 12],
             key_alpha: 0.0,
@@ -380,12 +386,16 @@ impl ChordDetector {
         let n = FFT_SIZE;
         // Unroll the ring into the FFT input, windowed; measure the level.
         let (newer, older) = self.ring.split_at(self.ring_pos);
-        let mut energy = 0.0f32;
-        for (i, (&x, &w)) in older.iter().chain(newer).zip(&self.window).enumerate() {
-            self.fft_in[i] = x * w;
-            energy += x * x;
+        let split = older.len();
+        let (in_old, in_new) = self.fft_in.split_at_mut(split);
+        let (w_old, w_new) = self.window.split_at(split);
+        for ((o, &x), &w) in in_old.iter_mut().zip(older).zip(w_old) {
+            *o = x * w;
         }
-        self.window_energy = energy / n as f32;
+        for ((o, &x), &w) in in_new.iter_mut().zip(newer).zip(w_new) {
+            *o = x * w;
+        }
+        self.window_energy = (dot(older, older) + dot(newer, newer)) / n as f32;
         let Some(fft) = self.fft.as_ref() else { return };
         if fft
             .process_with_scratch(&mut self.fft_in, &mut self.fft_out, &mut self.fft_scratch)
@@ -399,9 +409,19 @@ impl ChordDetector {
         // Spectral flatness (Wiener entropy) over the analysis band: about
         // 0.56 for white noise, far below 0.1 for pitched sound.
         let band = &self.magnitude[self.bin_lo..self.bin_hi];
-        let mut log_sum = 0.0f32;
-        let mut sum = 0.0f32;
-        for &p in band {
+        let mut log_lanes = [0.0f32; 8];
+        let mut sum_lanes = [0.0f32; 8];
+        let chunks = band.chunks_exact(8);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            for l in 0..8 {
+                log_lanes[l] += fast_log2(chunk[l] + 1e-30);
+                sum_lanes[l] += chunk[l];
+            }
+        }
+        let mut log_sum: f32 = log_lanes.iter().sum();
+        let mut sum: f32 = sum_lanes.iter().sum();
+        for &p in rest {
             log_sum += fast_log2(p + 1e-30);
             sum += p;
         }
@@ -517,30 +537,44 @@ impl ChordDetector {
         let level_db = 10.0 * (self.window_energy.max(1e-20)).log10();
         let silent = level_db < self.config.silence_db;
         let bass_pc = self.bass_chroma.iter().position(|&b| b > 0.0);
+        // scores = Σ_j chroma[j] · templates_by_pc[j]: twelve
+        // multiply-adds across all 108 templates at once, which vectorizes
+        // (a 12-term dot per template would be a serial chain).
+        self.scores.iter_mut().for_each(|s| *s = 0.0);
+        for (row, &c) in self.templates_by_pc.iter().zip(&chroma) {
+            for (s, t) in self.scores.iter_mut().zip(row.iter()) {
+                *s += t * c;
+            }
+        }
+        // A small preference for the root in the bass breaks ties between
+        // sets that are the same pitch classes (Csus2 = Gsus4, the
+        // augmented triads).
+        if let Some(pc) = bass_pc {
+            for kind in 0..DETECTED_KINDS.len() {
+                self.scores[kind * 12 + pc] += 0.01;
+            }
+        }
         let mut best = 0usize;
         let mut best_score = f32::MIN;
-        for (i, t) in self.templates.iter().enumerate() {
-            let mut s = 0.0f32;
-            for j in 0..12 {
-                s += t[j] * chroma[j];
-            }
-            // A small preference for the root in the bass breaks ties
-            // between sets that are the same pitch classes (Csus2 = Gsus4,
-            // the augmented triads).
-            if bass_pc == Some(i % 12) {
-                s += 0.01;
-            }
-            self.scores[i] = s;
+        for (i, &s) in self.scores.iter().enumerate() {
             if s > best_score {
                 best_score = s;
                 best = i;
             }
         }
-        // Softmax share of the best template (temperature 0.02).
-        let mut sum = 0.0f32;
-        for &s in &self.scores {
-            sum += fast_exp2((s - best_score) * 72.13); // 1/(0.02 ln 2)
+        // Softmax share of the best template (temperature 0.02), summed in
+        // eight lanes.
+        let mut lanes = [0.0f32; 8];
+        for chunk in self.scores.chunks_exact(8) {
+            for l in 0..8 {
+                lanes[l] += fast_exp2((chunk[l] - best_score) * 72.13); // 1/(0.02 ln 2)
+            }
         }
+        let tail: f32 = self.scores[TEMPLATES / 8 * 8..]
+            .iter()
+            .map(|&s| fast_exp2((s - best_score) * 72.13))
+            .sum();
+        let sum = lanes.iter().sum::<f32>() + tail;
         let share = 1.0 / sum.max(1.0);
         let (label, confidence) = if silent {
             (
@@ -754,8 +788,8 @@ impl Processor for ChordDetector {
         self.decimation = ((sr / 12_000.0).round() as usize).max(1);
         self.analysis_rate = sr / self.decimation as f32;
         self.fir = design_decimator(self.decimation);
-        // History stored twice so the FIR reads one contiguous slice.
-        self.fir_history = vec![0.0; 2 * self.fir.len()];
+        // The last `taps - 1` inputs, then room for one chunk of new ones.
+        self.fir_history = vec![0.0; self.fir.len() - 1 + CHUNK];
         // A hop of about 10.7 ms: 128 analysis samples at 12 kHz.
         self.hop = ((self.analysis_rate * 0.010_667).round() as usize).clamp(16, FFT_SIZE);
         self.ring = vec![0.0; FFT_SIZE];
@@ -798,37 +832,45 @@ impl Processor for ChordDetector {
         let channels = block.channels();
         let gain = 1.0 / channels as f32;
         let taps = self.fir.len();
-        let first = block.channel(0);
-        for (i, &x0) in first.iter().enumerate().take(frames) {
-            let mut x = x0;
+        let d = self.decimation;
+        let mut done = 0;
+        while done < frames {
+            let n = (frames - done).min(CHUNK);
+            // Downmix into the FIR history after the last `taps - 1` samples.
+            let fresh = &mut self.fir_history[taps - 1..taps - 1 + n];
+            fresh.copy_from_slice(&block.channel(0)[done..done + n]);
             for ch in 1..channels {
-                x += block.channel(ch)[i];
+                for (x, y) in fresh.iter_mut().zip(&block.channel(ch)[done..done + n]) {
+                    *x += y;
+                }
             }
-            x *= gain;
-            // NaN, Inf and denormals are silence to the analysis.
-            if !x.is_finite() || x.abs() < 1e-30 {
-                x = 0.0;
+            for x in fresh.iter_mut() {
+                let v = *x * gain;
+                // NaN, Inf and denormals are silence to the analysis.
+                *x = if v.is_finite() && v.abs() >= 1e-30 {
+                    v
+                } else {
+                    0.0
+                };
             }
-            self.fir_history[self.fir_pos] = x;
-            self.fir_history[self.fir_pos + taps] = x;
-            self.fir_pos += 1;
-            if self.fir_pos == taps {
-                self.fir_pos = 0;
-            }
-            self.phase += 1;
-            self.frames_seen += 1;
-            if self.phase == self.decimation {
-                self.phase = 0;
-                let hist = &self.fir_history[self.fir_pos..self.fir_pos + taps];
-                let y = dot(hist, &self.fir);
+            // Decimate: one output per `d` inputs, continuing the phase.
+            let chunk_start = self.frames_seen;
+            let mut j = d - 1 - self.phase;
+            while j < n {
+                let y = dot(&self.fir_history[j..j + taps], &self.fir);
+                self.frames_seen = chunk_start + j as u64 + 1;
                 self.push_analysis_sample(y);
+                j += d;
             }
+            self.phase = (self.phase + n) % d;
+            self.frames_seen = chunk_start + n as u64;
+            self.fir_history.copy_within(n..n + taps - 1, 0);
+            done += n;
         }
     }
 
     fn reset(&mut self) {
         self.fir_history.iter_mut().for_each(|x| *x = 0.0);
-        self.fir_pos = 0;
         self.phase = 0;
         self.ring.iter_mut().for_each(|x| *x = 0.0);
         self.ring_pos = 0;
