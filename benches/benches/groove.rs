@@ -1,0 +1,140 @@
+//! Groove benches: the block scheduler over a 10k-event sequence, quantize
+//! and swing over 10k notes, and Standard MIDI File parsing in the same
+//! group as midly's raw parse of the same bytes.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use kmidi_benches::criterion_config;
+use kmidi_groove::event::{EventKind, Note, TickEvent, events_from_notes};
+use kmidi_groove::groove::{Division, Grid, QuantizeSettings, humanize, quantize, swing};
+use kmidi_groove::scheduler::BlockScheduler;
+use kmidi_groove::smf::{MidiFile, SmfFormat, Track};
+use kmidi_groove::tempo::TempoMap;
+
+/// 10 000 events: 16th-note drums at 120 BPM with a few tempo changes,
+/// about 1 250 events per minute (about 11 per 512-frame block).
+fn ten_thousand_events(map: &mut TempoMap) -> Vec<TickEvent> {
+    for bar in (0..300u64).step_by(32) {
+        map.set_tempo_bpm(bar * 4 * 480, 100.0 + (bar % 64) as f64)
+            .unwrap();
+    }
+    (0..10_000u64)
+        .map(|i| TickEvent {
+            tick: i * 120,
+            kind: EventKind::NoteOn {
+                channel: 9,
+                key: [36, 42, 38, 42][(i % 4) as usize],
+                velocity: 100,
+            },
+        })
+        .collect()
+}
+
+fn scheduler(c: &mut Criterion) {
+    let mut g = c.benchmark_group("groove/scheduler");
+    let mut map = TempoMap::new(480).unwrap();
+    let events = ten_thousand_events(&mut map);
+    let mut s = BlockScheduler::new(&events, &map, 48_000).unwrap();
+    let end = s.events().last().unwrap().frame;
+    g.bench_function("block_512_of_10k_events", |b| {
+        b.iter(|| {
+            if s.position() > end {
+                s.seek(0);
+            }
+            let mut n = 0u32;
+            s.process_block(black_box(512), |e| n += e.offset);
+            black_box(n)
+        })
+    });
+    // Dense: 10 000 events one tick apart (about 8 per block).
+    let dense: Vec<TickEvent> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| TickEvent {
+            tick: i as u64,
+            ..*e
+        })
+        .collect();
+    let mut d = BlockScheduler::new(&dense, &map, 48_000).unwrap();
+    let dense_end = d.events().last().unwrap().frame;
+    g.bench_function("block_512_of_10k_dense_events", |b| {
+        b.iter(|| {
+            if d.position() > dense_end {
+                d.seek(0);
+            }
+            let mut n = 0u32;
+            d.process_block(black_box(512), |e| n += e.offset);
+            black_box(n)
+        })
+    });
+    g.finish();
+}
+
+fn notes_10k() -> Vec<Note> {
+    let mut notes: Vec<Note> = (0..10_000u64)
+        .map(|i| Note {
+            start: i * 120,
+            duration: 60,
+            channel: 9,
+            key: 36 + (i % 4) as u8,
+            velocity: 100,
+        })
+        .collect();
+    humanize(&mut notes, 20.0, 8.0, 1).unwrap();
+    notes
+}
+
+fn quantize_swing(c: &mut Criterion) {
+    let mut g = c.benchmark_group("groove/quantize");
+    let notes = notes_10k();
+    let grid = Grid::new(480, Division::Sixteenth, false).unwrap();
+    g.throughput(Throughput::Elements(notes.len() as u64));
+    g.bench_function("quantize_and_swing_10k", |b| {
+        b.iter_batched_ref(
+            || notes.clone(),
+            |n| {
+                quantize(
+                    n,
+                    grid,
+                    QuantizeSettings {
+                        strength: 90.0,
+                        swing: 50.0,
+                        window: 100.0,
+                    },
+                )
+                .unwrap();
+                swing(n, grid, 58.0).unwrap();
+            },
+            criterion::BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+fn smf_parse(c: &mut Criterion) {
+    let mut g = c.benchmark_group("groove/smf_parse");
+    let map = TempoMap::new(480).unwrap();
+    let mut file = MidiFile::new(SmfFormat::Parallel, map);
+    let notes: Vec<Note> = notes_10k().into_iter().take(5_000).collect();
+    file.tracks.push(Track {
+        name: Some("drums".into()),
+        events: events_from_notes(&notes), // 10 000 events
+    });
+    let bytes = file.to_bytes().unwrap();
+    g.throughput(Throughput::Bytes(bytes.len() as u64));
+    g.bench_function("kmidi/10k_events", |b| {
+        b.iter(|| black_box(MidiFile::parse(black_box(&bytes)).unwrap()))
+    });
+    g.bench_function("midly_raw/10k_events", |b| {
+        b.iter(|| black_box(midly::Smf::parse(black_box(&bytes)).unwrap()))
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = criterion_config();
+    targets = scheduler, quantize_swing, smf_parse
+}
+criterion_main!(benches);
