@@ -5,9 +5,11 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use kmidi_benches::criterion_config;
+use kmidi_benches::{BLOCK_SIZES, SAMPLE_RATE, criterion_config};
+use kmidi_dsp::{AudioBuffer, Processor, StreamSpec};
 use kmidi_groove::event::{EventKind, Note, TickEvent, events_from_notes};
 use kmidi_groove::groove::{Division, Grid, QuantizeSettings, humanize, quantize, swing};
+use kmidi_groove::onset::{OnsetConfig, OnsetDetector};
 use kmidi_groove::scheduler::BlockScheduler;
 use kmidi_groove::smf::{MidiFile, SmfFormat, Track};
 use kmidi_groove::tempo::TempoMap;
@@ -132,9 +134,53 @@ fn smf_parse(c: &mut Criterion) {
     g.finish();
 }
 
+/// A drum-like signal: a decaying noise burst every 8th at 120 BPM.
+fn clicks(len: usize) -> Vec<f32> {
+    let mut state = 0x2545_F491u32;
+    (0..len)
+        .map(|i| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            let noise = state as f32 / u32::MAX as f32 - 0.5;
+            let since = i % 12_000;
+            noise * (-(since as f32) / 1_500.0).exp()
+        })
+        .collect()
+}
+
+fn onset_detector(c: &mut Criterion) {
+    let mut g = c.benchmark_group("groove/onset_detector");
+    let signal = clicks(4 * 48_000);
+    for frames in BLOCK_SIZES {
+        g.throughput(Throughput::Elements(frames as u64));
+        let mut det = OnsetDetector::new(OnsetConfig::default());
+        det.prepare(&StreamSpec::new(SAMPLE_RATE, frames, 1).unwrap())
+            .unwrap();
+        let mut buf = AudioBuffer::new(1, frames);
+        let mut pos = 0usize;
+        g.bench_function(
+            criterion::BenchmarkId::new("process_mono", format!("frames={frames}")),
+            |b| {
+                b.iter(|| {
+                    if pos + frames > signal.len() {
+                        pos = 0;
+                    }
+                    buf.channel_mut(0)
+                        .copy_from_slice(&signal[pos..pos + frames]);
+                    pos += frames;
+                    det.process(black_box(&mut buf));
+                    black_box(det.onsets().len())
+                })
+            },
+        );
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = criterion_config();
-    targets = scheduler, quantize_swing, smf_parse
+    targets = onset_detector, scheduler, quantize_swing, smf_parse
 }
 criterion_main!(benches);

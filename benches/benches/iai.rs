@@ -19,6 +19,11 @@ use kmidi_dsp::mixer::{MixBuses, Mixer, MixerConfig, StripLayout};
 use kmidi_dsp::resampler::{Resampler, ResamplerConfig};
 use kmidi_dsp::ring::{Consumer, Producer};
 use kmidi_dsp::{AudioBuffer, Processor, StreamSpec};
+use kmidi_groove::event::{EventKind, Note, TickEvent};
+use kmidi_groove::groove::{Division, Grid, QuantizeSettings, quantize, swing};
+use kmidi_groove::onset::{OnsetConfig, OnsetDetector};
+use kmidi_groove::scheduler::BlockScheduler;
+use kmidi_groove::tempo::TempoMap;
 use kmidi_harmony::chord::Chord;
 use kmidi_harmony::detect::{ChordDetector, DetectorConfig};
 use kmidi_harmony::key::Key;
@@ -243,10 +248,94 @@ fn voice_leading((mut leader, chords): (VoiceLeader, Vec<RealizedChord>)) -> usi
     leader.realize(black_box(&chords)).unwrap().len()
 }
 
+/// An onset detector fed 40 blocks of decaying noise bursts (8ths at 120
+/// BPM), then the block to measure.
+fn setup_onset_detector() -> (OnsetDetector, AudioBuffer) {
+    let mut det = OnsetDetector::new(OnsetConfig::default());
+    det.prepare(&spec(1)).unwrap();
+    let mut buf = AudioBuffer::new(1, BLOCK);
+    let noise = signals::noise(41 * BLOCK, 9);
+    for block in 0..41 {
+        for (i, s) in buf.channel_mut(0).iter_mut().enumerate() {
+            let n = block * BLOCK + i;
+            *s = noise[n] * (-((n % 12_000) as f32) / 1_500.0).exp();
+        }
+        if block < 40 {
+            det.process(&mut buf);
+        }
+    }
+    (det, buf)
+}
+
+#[library_benchmark]
+#[bench::mono_512(setup_onset_detector())]
+fn onset_detector((mut det, mut buf): (OnsetDetector, AudioBuffer)) -> OnsetDetector {
+    det.process(black_box(&mut buf));
+    det
+}
+
+/// 10 000 events one tick apart (about 8 per block) at 100 BPM.
+fn setup_scheduler() -> BlockScheduler {
+    let mut map = TempoMap::new(480).unwrap();
+    map.set_tempo_bpm(0, 100.0).unwrap();
+    let events: Vec<TickEvent> = (0..10_000u64)
+        .map(|i| TickEvent {
+            tick: i,
+            kind: EventKind::NoteOn {
+                channel: 9,
+                key: 36,
+                velocity: 100,
+            },
+        })
+        .collect();
+    let mut s = BlockScheduler::new(&events, &map, 48_000).unwrap();
+    s.seek(48_000);
+    s
+}
+
+#[library_benchmark]
+#[bench::block_512_of_10k(setup_scheduler())]
+fn scheduler(mut s: BlockScheduler) -> u32 {
+    let mut n = 0u32;
+    s.process_block(black_box(512), |e| n += e.offset);
+    n
+}
+
+fn setup_notes() -> Vec<Note> {
+    (0..10_000u64)
+        .map(|i| Note {
+            start: i * 120 + (i * 37) % 41,
+            duration: 60,
+            channel: 9,
+            key: 36,
+            velocity: 100,
+        })
+        .collect()
+}
+
+#[library_benchmark]
+#[bench::ten_thousand(setup_notes())]
+fn quantize_swing(mut notes: Vec<Note>) -> Vec<Note> {
+    let grid = Grid::new(480, Division::Sixteenth, false).unwrap();
+    quantize(
+        &mut notes,
+        grid,
+        QuantizeSettings {
+            strength: 90.0,
+            swing: 50.0,
+            window: 100.0,
+        },
+    )
+    .unwrap();
+    swing(&mut notes, grid, 58.0).unwrap();
+    notes
+}
+
 library_benchmark_group!(
     name = hot_paths;
     benchmarks = gain, mixer, biquad, equalizer, compressor, limiter, resampler, ring,
-        chord_detector, chord_parse, numeral_realize, voice_leading
+        chord_detector, chord_parse, numeral_realize, voice_leading,
+        onset_detector, scheduler, quantize_swing
 );
 
 main!(library_benchmark_groups = hot_paths);

@@ -9,7 +9,9 @@
 //! - [`scheduler`]: the audio thread's view: the events inside each block
 //!   with their frame offsets, without allocating, across tempo changes
 //!   and loops;
-//! - [`groove`]: quantize, swing, humanize, and groove templates.
+//! - [`groove`]: quantize, swing, humanize, and groove templates;
+//! - [`onset`]: `OnsetDetector`, SuperFlux onsets on the audio thread;
+//! - [`beat`]: tempo estimation and beat tracking over the onset envelope.
 //!
 //! ```
 //! use kmidi_groove::tempo::TempoMap;
@@ -19,9 +21,11 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod beat;
 mod error;
 pub mod event;
 pub mod groove;
+pub mod onset;
 pub mod scheduler;
 pub mod smf;
 pub mod tempo;

@@ -1,8 +1,11 @@
-//! Proves that the block scheduler never allocates on the audio thread, at
-//! any block size, across tempo changes, seeks and loop wraps.
+//! Proves that the block scheduler and the onset detector never allocate
+//! on the audio thread, at any block size, across tempo changes, seeks,
+//! loop wraps and onsets.
 
 use kmidi_dsp::alloc_probe::{CountingAllocator, count_allocations};
+use kmidi_dsp::{AudioBuffer, Processor, StreamSpec};
 use kmidi_groove::event::{EventKind, TickEvent};
+use kmidi_groove::onset::{OnsetConfig, OnsetDetector};
 use kmidi_groove::scheduler::BlockScheduler;
 use kmidi_groove::tempo::TempoMap;
 
@@ -46,4 +49,38 @@ fn scheduler_never_allocates() {
         assert_eq!(stats.allocations, 0, "block {block}, call {i}");
     }
     assert!(seen > 500, "the test must emit events ({seen})");
+
+    for sr in [44_100.0, 48_000.0, 96_000.0] {
+        let mut det = OnsetDetector::new(OnsetConfig::default());
+        det.prepare(&StreamSpec::new(sr, 2048, 2).unwrap()).unwrap();
+        let mut buf = AudioBuffer::new(2, 2048);
+        let mut t = 0u64;
+        let mut onsets = 0;
+        for &block in [512usize, 1, 64, 333, 2048, 0, 7].iter().cycle().take(900) {
+            buf.set_frames(block).unwrap();
+            for ch in 0..2 {
+                for (i, s) in buf.channel_mut(ch).iter_mut().enumerate() {
+                    let n = t + i as u64;
+                    // A click train: a decaying burst every 0.25 s.
+                    let since = n % (sr as u64 / 4);
+                    *s = if since < 400 {
+                        (1.0 - since as f32 / 400.0) * if n.is_multiple_of(2) { 0.8 } else { -0.8 }
+                    } else {
+                        0.0
+                    };
+                }
+            }
+            t += block as u64;
+            let (_, stats) = count_allocations(|| det.process(&mut buf));
+            assert_eq!(
+                stats.allocations, 0,
+                "onset detector allocated at {sr} Hz, block {block}"
+            );
+            onsets += det.onsets().len();
+        }
+        assert!(
+            onsets >= 10,
+            "the test must produce onsets ({onsets} at {sr} Hz)"
+        );
+    }
 }
