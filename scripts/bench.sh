@@ -7,7 +7,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-AREAS="mixer dsp resampling memory harmony groove"
+AREAS="mixer dsp resampling memory harmony groove ml"
 GUNGRAUN_VERSION="$(sed -n 's/^gungraun = "\(.*\)"/\1/p' Cargo.toml)"
 
 usage() {
@@ -55,7 +55,7 @@ case "$cmd" in
     cargo bench --workspace -- "$@"
     echo "reports: $ROOT/target/criterion/report/index.html"
     ;;
-  mixer|dsp|resampling|memory|harmony|groove)
+  mixer|dsp|resampling|memory|harmony|groove|ml)
     cargo bench -p kmidi-benches --bench "$cmd" -- "$@"
     ;;
   quick)

@@ -1,0 +1,96 @@
+//! ONNX model benches, per model: steady-state inference fp32 against int8
+//! (batch 1, in one group so the ratio comes from one run), throughput at
+//! batch 1, 8 and 32, load time, and the first (cold) inference.
+//!
+//! Needs the ONNX Runtime library: `scripts/fetch_onnxruntime.sh`. One
+//! intra-op thread, as the engine runs them. Percentiles over many runs:
+//! `cargo run --release -p kmidi-ml --example latency`.
+
+use std::hint::black_box;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use kmidi_benches::criterion_config;
+use kmidi_ml::models::{Model, Precision};
+use kmidi_ml::session::{Element, ModelSession, SessionConfig};
+
+fn config(batch: usize) -> SessionConfig {
+    SessionConfig {
+        max_batch: batch,
+        ..SessionConfig::default()
+    }
+}
+
+/// Plausible inputs: token and chord ids inside their vocabularies, features in [0, 1).
+fn fill(s: &mut ModelSession) {
+    let specs = s.contract().inputs.clone();
+    for spec in specs {
+        match spec.element {
+            Element::F32 => s
+                .input_f32(&spec.name)
+                .unwrap()
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, x)| *x = ((i * 7919) % 1000) as f32 / 1000.0),
+            Element::I64 => {
+                let vocab = if spec.name == "key" { 24 } else { 100 };
+                s.input_i64(&spec.name)
+                    .unwrap()
+                    .iter_mut()
+                    .enumerate()
+                    .for_each(|(i, x)| *x = ((i * 31) % vocab) as i64)
+            }
+        }
+    }
+}
+
+fn loaded(model: Model, precision: Precision, batch: usize) -> ModelSession {
+    let mut s = model.load(precision, config(batch)).unwrap();
+    s.set_batch(batch).unwrap();
+    fill(&mut s);
+    s.warm_up(3).unwrap();
+    s
+}
+
+fn models(c: &mut Criterion) {
+    for model in Model::ALL {
+        let mut g = c.benchmark_group(format!("ml/{}", model.stem()));
+        for (label, precision) in [("fp32", Precision::Fp32), ("int8", Precision::Int8)] {
+            let mut s = loaded(model, precision, 1);
+            g.throughput(Throughput::Elements(1));
+            g.bench_function(format!("{label}/batch=1"), |b| b.iter(|| s.run().unwrap()));
+        }
+        for batch in [8usize, 32] {
+            let mut s = loaded(model, Precision::Fp32, batch);
+            g.throughput(Throughput::Elements(batch as u64));
+            g.bench_function(format!("fp32/batch={batch}"), |b| {
+                b.iter(|| s.run().unwrap())
+            });
+        }
+        g.throughput(Throughput::Elements(1));
+        g.bench_function("fp32/load", |b| {
+            b.iter(|| black_box(model.load(Precision::Fp32, config(1)).unwrap()))
+        });
+        g.bench_function("fp32/first_inference", |b| {
+            b.iter_batched(
+                || {
+                    let mut s = model.load(Precision::Fp32, config(1)).unwrap();
+                    fill(&mut s);
+                    s
+                },
+                |mut s| {
+                    s.run().unwrap();
+                    s
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        g.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = criterion_config();
+    targets = models
+}
+criterion_main!(benches);

@@ -1,0 +1,496 @@
+//! [`ModelSession`]: one ONNX model, its contract checked at load, its
+//! input buffers allocated once, a warm-up run, and its load time.
+//!
+//! A [`ModelContract`] says what the model must take and give: names,
+//! element types and shapes, with `-1` for the batch (or any dynamic)
+//! dimension. Loading compares it with what the model file declares and
+//! refuses a mismatch with the first difference and what was expected, so
+//! a wrong or stale model fails at load, not at the first inference.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::{TensorElementType, TensorRef, ValueType};
+
+use crate::MlError;
+use crate::runtime::environment;
+
+/// Element types the sessions exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Element {
+    /// 32-bit float.
+    F32,
+    /// 64-bit integer (token and class ids).
+    I64,
+}
+
+/// A named tensor with an element type and a shape (`-1`: dynamic).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TensorSpec {
+    /// The name in the graph.
+    pub name: String,
+    /// Element type.
+    pub element: Element,
+    /// Shape; `-1` for a dynamic dimension (the batch).
+    pub shape: Vec<i64>,
+}
+
+impl TensorSpec {
+    /// A spec.
+    pub fn new(name: &str, element: Element, shape: &[i64]) -> Self {
+        Self {
+            name: name.to_string(),
+            element,
+            shape: shape.to_vec(),
+        }
+    }
+
+    /// Elements per batch item (the product of the fixed dimensions).
+    pub fn item_len(&self) -> usize {
+        self.shape
+            .iter()
+            .filter(|&&d| d > 0)
+            .product::<i64>()
+            .max(1) as usize
+    }
+
+    fn concrete(&self, batch: usize) -> Vec<i64> {
+        self.shape
+            .iter()
+            .map(|&d| if d < 0 { batch as i64 } else { d })
+            .collect()
+    }
+}
+
+/// What a model must take and give.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelContract {
+    /// Inputs, in the model's order.
+    pub inputs: Vec<TensorSpec>,
+    /// Outputs, in the model's order.
+    pub outputs: Vec<TensorSpec>,
+}
+
+/// Graph optimization level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Optimization {
+    /// None.
+    Disable,
+    /// Constant folding and redundant-node removal.
+    Basic,
+    /// Plus node fusions.
+    Extended,
+    /// Everything, including layout optimizations.
+    All,
+}
+
+/// Session settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// Threads inside one operator (1 for the audio engine's budget).
+    pub intra_threads: usize,
+    /// Threads across independent operators.
+    pub inter_threads: usize,
+    /// Graph optimization level.
+    pub optimization: Optimization,
+    /// Largest batch the preallocated buffers hold (1 to 4096).
+    pub max_batch: usize,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            intra_threads: 1,
+            inter_threads: 1,
+            optimization: Optimization::All,
+            max_batch: 1,
+        }
+    }
+}
+
+enum Buffer {
+    F32(Vec<f32>),
+    I64(Vec<i64>),
+}
+
+/// One model, ready to run; see the [module docs](self).
+pub struct ModelSession {
+    name: String,
+    session: Session,
+    contract: ModelContract,
+    inputs: Vec<Buffer>,
+    outputs: Vec<Vec<f32>>,
+    batch: usize,
+    max_batch: usize,
+    load_time: Duration,
+}
+
+fn element_of(ty: &ValueType) -> Option<(Element, Vec<i64>)> {
+    match ty {
+        ValueType::Tensor { ty, shape, .. } => {
+            let e = match ty {
+                TensorElementType::Float32 => Element::F32,
+                TensorElementType::Int64 => Element::I64,
+                _ => return None,
+            };
+            Some((e, shape.to_vec()))
+        }
+        _ => None,
+    }
+}
+
+fn describe(ty: &ValueType) -> String {
+    match element_of(ty) {
+        Some((e, s)) => format!("{e:?} {s:?}"),
+        None => format!("{ty:?}"),
+    }
+}
+
+impl ModelSession {
+    /// Loads `path` and checks it against `contract`.
+    ///
+    /// # Errors
+    /// [`MlError::LibraryMissing`] or [`MlError::LibraryLoad`] for ONNX
+    /// Runtime itself; [`MlError::Model`] for a missing or corrupt file;
+    /// [`MlError::Contract`] for a mismatch; [`MlError::OutOfRange`] for bad
+    /// settings.
+    pub fn from_file(
+        path: impl AsRef<Path>,
+        contract: ModelContract,
+        config: SessionConfig,
+    ) -> Result<Self, MlError> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| MlError::Model {
+            model: name.clone(),
+            detail: e.to_string(),
+        })?;
+        Self::from_bytes(&name, &bytes, contract, config)
+    }
+
+    /// Loads a model from memory; `name` is used in messages.
+    ///
+    /// # Errors
+    /// As [`from_file`](Self::from_file).
+    pub fn from_bytes(
+        name: &str,
+        bytes: &[u8],
+        contract: ModelContract,
+        config: SessionConfig,
+    ) -> Result<Self, MlError> {
+        let start = Instant::now();
+        let session = build(name, bytes, config)?;
+        check_contract(name, &session, &contract)?;
+        let inputs = contract
+            .inputs
+            .iter()
+            .map(|s| match s.element {
+                Element::F32 => Buffer::F32(vec![0.0; s.item_len() * config.max_batch]),
+                Element::I64 => Buffer::I64(vec![0; s.item_len() * config.max_batch]),
+            })
+            .collect();
+        let outputs = contract
+            .outputs
+            .iter()
+            .map(|s| Vec::with_capacity(s.item_len() * config.max_batch))
+            .collect();
+        let mut me = Self {
+            name: name.to_string(),
+            session,
+            contract,
+            inputs,
+            outputs,
+            batch: 1,
+            max_batch: config.max_batch,
+            load_time: Duration::ZERO,
+        };
+        me.load_time = start.elapsed();
+        Ok(me)
+    }
+
+    /// A session for any ONNX model: the contract is what the file
+    /// declares (float and int64 tensors), with dynamic dimensions left
+    /// dynamic. The lab uses this to benchmark arbitrary models.
+    ///
+    /// # Errors
+    /// As [`from_file`](Self::from_file), and [`MlError::Contract`] for
+    /// inputs or outputs of other element types.
+    pub fn open_any(path: impl AsRef<Path>, config: SessionConfig) -> Result<Self, MlError> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|e| MlError::Model {
+            model: name.clone(),
+            detail: e.to_string(),
+        })?;
+        let probe = build(&name, &bytes, config)?;
+        let spec = |o: &ort::value::Outlet| {
+            element_of(o.dtype())
+                .map(|(e, s)| TensorSpec::new(o.name(), e, &s))
+                .ok_or_else(|| MlError::Contract {
+                    model: name.clone(),
+                    detail: format!(
+                        "{} is {}; allowed float32 or int64 tensors",
+                        o.name(),
+                        describe(o.dtype())
+                    ),
+                })
+        };
+        let contract = ModelContract {
+            inputs: probe.inputs().iter().map(spec).collect::<Result<_, _>>()?,
+            outputs: probe.outputs().iter().map(spec).collect::<Result<_, _>>()?,
+        };
+        drop(probe);
+        Self::from_bytes(&name, &bytes, contract, config)
+    }
+
+    /// The contract.
+    pub fn contract(&self) -> &ModelContract {
+        &self.contract
+    }
+
+    /// The model's name (its path, or the name given).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// How long loading and checking took.
+    pub fn load_time(&self) -> Duration {
+        self.load_time
+    }
+
+    /// Sets the batch size for the next runs (1 to the configured maximum).
+    ///
+    /// # Errors
+    /// [`MlError::OutOfRange`] outside that range.
+    pub fn set_batch(&mut self, batch: usize) -> Result<(), MlError> {
+        if batch == 0 || batch > self.max_batch {
+            return Err(MlError::OutOfRange {
+                what: "batch",
+                value: batch.to_string(),
+                allowed: "1 to SessionConfig::max_batch",
+            });
+        }
+        self.batch = batch;
+        Ok(())
+    }
+
+    fn input_index(&self, name: &str) -> Result<usize, MlError> {
+        self.contract
+            .inputs
+            .iter()
+            .position(|s| s.name == name)
+            .ok_or_else(|| MlError::Input {
+                model: self.name.clone(),
+                detail: format!(
+                    "no input named {name:?}; the inputs are {:?}",
+                    self.contract
+                        .inputs
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                ),
+            })
+    }
+
+    /// The float input `name` for the current batch, to fill in place.
+    ///
+    /// # Errors
+    /// [`MlError::Input`] for an unknown name or an int64 input.
+    pub fn input_f32(&mut self, name: &str) -> Result<&mut [f32], MlError> {
+        let i = self.input_index(name)?;
+        let len = self.contract.inputs[i].item_len() * self.batch;
+        match &mut self.inputs[i] {
+            Buffer::F32(v) => Ok(&mut v[..len]),
+            Buffer::I64(_) => Err(MlError::Input {
+                model: self.name.clone(),
+                detail: format!("{name} takes int64; use input_i64"),
+            }),
+        }
+    }
+
+    /// The int64 input `name` for the current batch, to fill in place.
+    ///
+    /// # Errors
+    /// [`MlError::Input`] for an unknown name or a float input.
+    pub fn input_i64(&mut self, name: &str) -> Result<&mut [i64], MlError> {
+        let i = self.input_index(name)?;
+        let len = self.contract.inputs[i].item_len() * self.batch;
+        match &mut self.inputs[i] {
+            Buffer::I64(v) => Ok(&mut v[..len]),
+            Buffer::F32(_) => Err(MlError::Input {
+                model: self.name.clone(),
+                detail: format!("{name} takes float32; use input_f32"),
+            }),
+        }
+    }
+
+    /// Runs the model on the current inputs; the outputs are then in
+    /// [`output`](Self::output).
+    ///
+    /// # Errors
+    /// [`MlError::Run`] with ONNX Runtime's message.
+    pub fn run(&mut self) -> Result<(), MlError> {
+        let batch = self.batch;
+        let err = |e: ort::Error| MlError::Run {
+            model: self.name.clone(),
+            detail: e.to_string(),
+        };
+        let mut feed: Vec<(
+            std::borrow::Cow<'_, str>,
+            ort::session::SessionInputValue<'_>,
+        )> = Vec::with_capacity(self.inputs.len());
+        for (spec, buf) in self.contract.inputs.iter().zip(&self.inputs) {
+            let shape = spec.concrete(batch);
+            let len = spec.item_len() * batch;
+            let value: ort::session::SessionInputValue<'_> = match buf {
+                Buffer::F32(v) => TensorRef::from_array_view((shape, &v[..len]))
+                    .map_err(err)?
+                    .into(),
+                Buffer::I64(v) => TensorRef::from_array_view((shape, &v[..len]))
+                    .map_err(err)?
+                    .into(),
+            };
+            feed.push((spec.name.as_str().into(), value));
+        }
+        let results = self.session.run(feed).map_err(|e| MlError::Run {
+            model: self.name.clone(),
+            detail: e.to_string(),
+        })?;
+        for (spec, out) in self.contract.outputs.iter().zip(self.outputs.iter_mut()) {
+            let value = &results[spec.name.as_str()];
+            let (_, data) = value
+                .try_extract_tensor::<f32>()
+                .map_err(|e| MlError::Run {
+                    model: self.name.clone(),
+                    detail: format!("output {}: {e}", spec.name),
+                })?;
+            out.clear();
+            out.extend_from_slice(data);
+        }
+        Ok(())
+    }
+
+    /// The float output `name` of the last run (batch-major).
+    ///
+    /// # Errors
+    /// [`MlError::Input`] for an unknown name.
+    pub fn output(&self, name: &str) -> Result<&[f32], MlError> {
+        let i = self
+            .contract
+            .outputs
+            .iter()
+            .position(|s| s.name == name)
+            .ok_or_else(|| MlError::Input {
+                model: self.name.clone(),
+                detail: format!(
+                    "no output named {name:?}; the outputs are {:?}",
+                    self.contract
+                        .outputs
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                ),
+            })?;
+        Ok(&self.outputs[i])
+    }
+
+    /// Runs `runs` times on the current inputs, so that ONNX Runtime has
+    /// made its allocations and chosen its kernels before timing starts.
+    ///
+    /// # Errors
+    /// As [`run`](Self::run).
+    pub fn warm_up(&mut self, runs: usize) -> Result<(), MlError> {
+        for _ in 0..runs {
+            self.run()?;
+        }
+        Ok(())
+    }
+}
+
+fn build(name: &str, bytes: &[u8], config: SessionConfig) -> Result<Session, MlError> {
+    if !(1..=64).contains(&config.intra_threads) || !(1..=64).contains(&config.inter_threads) {
+        return Err(MlError::OutOfRange {
+            what: "threads",
+            value: format!(
+                "intra {} inter {}",
+                config.intra_threads, config.inter_threads
+            ),
+            allowed: "1 to 64 each",
+        });
+    }
+    if !(1..=4096).contains(&config.max_batch) {
+        return Err(MlError::OutOfRange {
+            what: "max_batch",
+            value: config.max_batch.to_string(),
+            allowed: "1 to 4096",
+        });
+    }
+    let env = environment()?;
+    let model_err = |e: ort::Error| MlError::Model {
+        model: name.to_string(),
+        detail: e.to_string(),
+    };
+    let level = match config.optimization {
+        Optimization::Disable => GraphOptimizationLevel::Disable,
+        Optimization::Basic => GraphOptimizationLevel::Level1,
+        Optimization::Extended => GraphOptimizationLevel::Level2,
+        Optimization::All => GraphOptimizationLevel::All,
+    };
+    let builder = Session::builder(env).map_err(model_err)?;
+    let builder = builder
+        .with_intra_threads(config.intra_threads)
+        .map_err(|e| model_err(e.into()))?;
+    let builder = builder
+        .with_inter_threads(config.inter_threads)
+        .map_err(|e| model_err(e.into()))?;
+    let mut builder = builder
+        .with_optimization_level(level)
+        .map_err(|e| model_err(e.into()))?;
+    builder.commit_from_memory(bytes).map_err(model_err)
+}
+
+fn check_contract(name: &str, session: &Session, contract: &ModelContract) -> Result<(), MlError> {
+    let fail = |detail: String| {
+        Err(MlError::Contract {
+            model: name.to_string(),
+            detail,
+        })
+    };
+    for (kind, declared, expected) in [
+        ("input", session.inputs(), &contract.inputs),
+        ("output", session.outputs(), &contract.outputs),
+    ] {
+        let names: Vec<&str> = declared.iter().map(|o| o.name()).collect();
+        let want: Vec<&str> = expected.iter().map(|s| s.name.as_str()).collect();
+        if names != want {
+            return fail(format!("{kind}s are {names:?}; expected {want:?}"));
+        }
+        for (o, spec) in declared.iter().zip(expected) {
+            let Some((element, shape)) = element_of(o.dtype()) else {
+                return fail(format!(
+                    "{kind} {} is {}; expected {:?} {:?}",
+                    o.name(),
+                    describe(o.dtype()),
+                    spec.element,
+                    spec.shape
+                ));
+            };
+            let dims_ok = shape.len() == spec.shape.len()
+                && shape
+                    .iter()
+                    .zip(&spec.shape)
+                    .all(|(&m, &c)| m == c || m < 0);
+            if element != spec.element || !dims_ok {
+                return fail(format!(
+                    "{kind} {} is {element:?} {shape:?}; expected {:?} {:?} (-1 = batch)",
+                    o.name(),
+                    spec.element,
+                    spec.shape
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,318 @@
+//! The five models through ONNX Runtime: golden outputs from the
+//! generator's numpy reference (within 1e-4), the trained models against a
+//! majority-class baseline on held-out data, int8 variants against fp32,
+//! batching, and every kind of bad input.
+
+use kmidi_ml::MlError;
+use kmidi_ml::models::{Model, Precision, models_dir};
+use kmidi_ml::session::{Element, ModelContract, ModelSession, SessionConfig, TensorSpec};
+use serde_json::Value;
+
+fn json(path: &str) -> Value {
+    let text = std::fs::read_to_string(models_dir().join(path)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+fn config(batch: usize) -> SessionConfig {
+    SessionConfig {
+        max_batch: batch,
+        ..SessionConfig::default()
+    }
+}
+
+/// Fills the session's inputs from a golden file's inputs.
+fn feed(s: &mut ModelSession, inputs: &serde_json::Map<String, Value>) {
+    for (name, t) in inputs {
+        let data = floats(&t["data"]);
+        let spec = s
+            .contract()
+            .inputs
+            .iter()
+            .find(|i| &i.name == name)
+            .unwrap()
+            .clone();
+        match spec.element {
+            Element::F32 => s
+                .input_f32(name)
+                .unwrap()
+                .iter_mut()
+                .zip(&data)
+                .for_each(|(d, v)| *d = *v as f32),
+            Element::I64 => s
+                .input_i64(name)
+                .unwrap()
+                .iter_mut()
+                .zip(&data)
+                .for_each(|(d, v)| *d = *v as i64),
+        }
+    }
+}
+
+#[test]
+fn every_model_matches_its_numpy_reference() {
+    for model in Model::ALL {
+        let golden = json(&format!("{}.golden.json", model.stem()));
+        let inputs = golden["inputs"].as_object().unwrap();
+        let batch = inputs.values().next().unwrap()["shape"][0]
+            .as_u64()
+            .unwrap() as usize;
+        let mut s = model.load(Precision::Fp32, config(batch)).unwrap();
+        s.set_batch(batch).unwrap();
+        feed(&mut s, inputs);
+        s.run().unwrap();
+        for (name, t) in golden["outputs"].as_object().unwrap() {
+            let want = floats(&t["data"]);
+            let got = s.output(name).unwrap();
+            assert_eq!(got.len(), want.len(), "{model:?} {name}");
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                let tol = 1e-4 + 1e-4 * w.abs();
+                assert!(
+                    (*g as f64 - w).abs() <= tol,
+                    "{model:?} {name}[{i}]: ort {g}, numpy {w}"
+                );
+            }
+        }
+        assert!(s.load_time().as_nanos() > 0);
+    }
+}
+
+#[test]
+fn trained_models_beat_the_majority_class_on_held_out_data() {
+    // HarmonyPredictor: top-1 next chord.
+    let held = json("harmony_predictor.heldout.json");
+    let chords = held["chords"].as_array().unwrap();
+    let n = chords.len();
+    let mut s = Model::HarmonyPredictor
+        .load(Precision::Fp32, config(n))
+        .unwrap();
+    s.set_batch(n).unwrap();
+    let flat: Vec<i64> = chords
+        .iter()
+        .flat_map(|r| floats(r).into_iter().map(|x| x as i64))
+        .collect();
+    s.input_i64("chords").unwrap().copy_from_slice(&flat);
+    let keys: Vec<i64> = held["key"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| floats(r)[0] as i64)
+        .collect();
+    s.input_i64("key").unwrap().copy_from_slice(&keys);
+    s.run().unwrap();
+    let probs = s.output("next_chord").unwrap();
+    let target: Vec<usize> = floats(&held["target"])
+        .iter()
+        .map(|&x| x as usize)
+        .collect();
+    let majority = held["majority"].as_u64().unwrap() as usize;
+    let model_right = (0..n)
+        .filter(|&i| {
+            let row = &probs[i * 109..(i + 1) * 109];
+            let best = (0..109).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap();
+            best == target[i]
+        })
+        .count();
+    let base_right = target.iter().filter(|&&t| t == majority).count();
+    println!("harmony: model {model_right}/{n}, majority baseline {base_right}/{n}");
+    assert!(
+        model_right > 2 * base_right,
+        "harmony model {model_right} vs baseline {base_right} of {n}"
+    );
+
+    // GroovePredictor: every hit/no-hit of the next bar.
+    let held = json("groove_predictor.heldout.json");
+    let grid = held["grid"].as_array().unwrap();
+    let n = grid.len();
+    let mut s = Model::GroovePredictor
+        .load(Precision::Fp32, config(n))
+        .unwrap();
+    s.set_batch(n).unwrap();
+    let flat: Vec<f32> = grid
+        .iter()
+        .flat_map(|r| floats(r).into_iter().map(|x| x as f32))
+        .collect();
+    s.input_f32("grid").unwrap().copy_from_slice(&flat);
+    s.run().unwrap();
+    let probs = s.output("next_bar").unwrap();
+    let majority: Vec<f64> = floats(&held["majority"]);
+    let (mut model_right, mut base_right, mut total) = (0, 0, 0);
+    for (i, row) in held["target"].as_array().unwrap().iter().enumerate() {
+        for (j, t) in floats(row).iter().enumerate() {
+            model_right += ((probs[i * 48 + j] > 0.5) == (*t > 0.5)) as usize;
+            base_right += ((majority[j] > 0.5) == (*t > 0.5)) as usize;
+            total += 1;
+        }
+    }
+    println!("groove: model {model_right}/{total}, majority baseline {base_right}/{total}");
+    assert!(
+        model_right > base_right,
+        "groove model {model_right} vs baseline {base_right} of {total}"
+    );
+}
+
+#[test]
+fn int8_variants_load_and_stay_close_to_fp32() {
+    for model in Model::ALL {
+        let golden = json(&format!("{}.golden.json", model.stem()));
+        let inputs = golden["inputs"].as_object().unwrap();
+        let batch = inputs.values().next().unwrap()["shape"][0]
+            .as_u64()
+            .unwrap() as usize;
+        let mut fp = model.load(Precision::Fp32, config(batch)).unwrap();
+        let mut q = model.load(Precision::Int8, config(batch)).unwrap();
+        for s in [&mut fp, &mut q] {
+            s.set_batch(batch).unwrap();
+            feed(s, inputs);
+            s.run().unwrap();
+        }
+        for spec in &model.contract().outputs {
+            let a = fp.output(&spec.name).unwrap();
+            let b = q.output(&spec.name).unwrap();
+            let scale = a.iter().fold(0.0f32, |m, x| m.max(x.abs())).max(1e-3);
+            let worst = a
+                .iter()
+                .zip(b)
+                .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+            println!(
+                "{model:?} {}: int8 worst error {:.4} of range {:.4}",
+                spec.name, worst, scale
+            );
+            assert!(
+                worst <= 0.25 * scale,
+                "{model:?} {}: int8 off by {worst} (range {scale})",
+                spec.name
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_models_and_inputs_are_clear_errors() {
+    // Missing file.
+    let err = ModelSession::from_file(
+        "no/such/model.onnx",
+        Model::GroovePredictor.contract(),
+        config(1),
+    )
+    .err()
+    .unwrap();
+    assert!(matches!(err, MlError::Model { .. }), "{err}");
+    assert!(err.to_string().contains("no/such/model.onnx"), "{err}");
+    // Corrupt bytes.
+    let err = ModelSession::from_bytes(
+        "garbage",
+        &[0x08, 0x01, 0xff, 0x13, 0x00],
+        Model::GroovePredictor.contract(),
+        config(1),
+    )
+    .err()
+    .unwrap();
+    assert!(matches!(err, MlError::Model { .. }), "{err}");
+    // A truncated real model.
+    let bytes = std::fs::read(Model::GroovePredictor.path(Precision::Fp32)).unwrap();
+    let err = ModelSession::from_bytes(
+        "truncated",
+        &bytes[..bytes.len() / 2],
+        Model::GroovePredictor.contract(),
+        config(1),
+    )
+    .err()
+    .unwrap();
+    assert!(matches!(err, MlError::Model { .. }), "{err}");
+    // Contract mismatches: a wrong name, a wrong shape, a wrong element type.
+    let wrong_name = ModelContract {
+        inputs: vec![TensorSpec::new("pattern", Element::F32, &[-1, 96])],
+        outputs: Model::GroovePredictor.contract().outputs,
+    };
+    let err = ModelSession::from_file(
+        Model::GroovePredictor.path(Precision::Fp32),
+        wrong_name,
+        config(1),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        err.to_string()
+            .contains(r#"inputs are ["grid"]; expected ["pattern"]"#),
+        "{err}"
+    );
+    let wrong_shape = ModelContract {
+        inputs: vec![TensorSpec::new("grid", Element::F32, &[-1, 95])],
+        outputs: Model::GroovePredictor.contract().outputs,
+    };
+    let err = ModelSession::from_file(
+        Model::GroovePredictor.path(Precision::Fp32),
+        wrong_shape,
+        config(1),
+    )
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("expected F32 [-1, 95]"), "{err}");
+    let wrong_type = ModelContract {
+        inputs: vec![TensorSpec::new("grid", Element::I64, &[-1, 96])],
+        outputs: Model::GroovePredictor.contract().outputs,
+    };
+    assert!(
+        ModelSession::from_file(
+            Model::GroovePredictor.path(Precision::Fp32),
+            wrong_type,
+            config(1)
+        )
+        .is_err()
+    );
+    // Wrong input name or type at run time, a batch too large, bad threads.
+    let mut s = Model::HarmonyPredictor
+        .load(Precision::Fp32, config(4))
+        .unwrap();
+    assert!(
+        s.input_f32("chords")
+            .unwrap_err()
+            .to_string()
+            .contains("takes int64")
+    );
+    assert!(
+        s.input_i64("notes")
+            .unwrap_err()
+            .to_string()
+            .contains(r#"the inputs are ["chords", "key"]"#)
+    );
+    assert!(s.set_batch(5).is_err());
+    assert!(s.output("logits").is_err());
+    // Chord ids beyond the embedding table are an ONNX Runtime error, not a crash.
+    s.input_i64("chords").unwrap().fill(5_000);
+    assert!(matches!(s.run(), Err(MlError::Run { .. })));
+    let err = Model::HarmonyPredictor
+        .load(
+            Precision::Fp32,
+            SessionConfig {
+                intra_threads: 0,
+                ..config(1)
+            },
+        )
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("threads"), "{err}");
+}
+
+#[test]
+fn any_model_opens_from_its_declared_contract() {
+    let mut s =
+        ModelSession::open_any(Model::MelodyTransformer.path(Precision::Fp32), config(8)).unwrap();
+    assert_eq!(s.contract(), &Model::MelodyTransformer.contract());
+    s.set_batch(8).unwrap();
+    s.input_i64("tokens")
+        .unwrap()
+        .iter_mut()
+        .enumerate()
+        .for_each(|(i, t)| *t = (i % 160) as i64);
+    s.warm_up(2).unwrap();
+    assert_eq!(s.output("logits").unwrap().len(), 8 * 160);
+}

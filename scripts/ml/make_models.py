@@ -1,0 +1,476 @@
+#!/usr/bin/env python3
+"""Builds kmidi-ml's five ONNX models, their int8 variants, golden
+input/output pairs and held-out evaluation sets.
+
+    python3 -m pip install -r scripts/ml/requirements.txt
+    python3 scripts/ml/make_models.py [--seed 7]
+
+Writes crates/ml/models/. Deterministic for a given seed: weights come from
+numpy's PCG64 generator, training is plain full-batch-free Adam in numpy
+with a fixed shuffling order, and the training data comes from this
+project's own generators (`cargo run -p kmidi-ml --example training_data`:
+progressions from a common-practice grammar realized by kmidi-harmony, drum
+patterns shaped by kmidi-groove). Every fp32 model has a numpy reference
+forward pass; the golden outputs come from it, not from ONNX Runtime.
+
+Models (batch dimension dynamic everywhere):
+  emotion_recognizer   logmel [b,1,64,96] -> valence_arousal [b,2], emotion [b,6]
+                       small CNN; untrained (no labelled audio), sized for latency
+  harmony_predictor    chords int64 [b,8], key int64 [b,1] -> next_chord [b,109]
+                       embeddings + MLP; trained on grammar progressions
+  melody_transformer   tokens int64 [b,64] -> logits [b,160]
+                       2-layer pre-LN transformer decoder, 4 heads, causal
+                       mask; untrained, sized for latency
+  groove_predictor     grid [b,96] -> next_bar [b,48]
+                       MLP; trained on generated drum patterns
+  dynamics_engine      features [b,32,4] -> gain_db [b,32]
+                       MLP; trained to reproduce a 4:1 compressor's gain
+                       computer with release smoothing
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OUT = os.path.join(ROOT, "crates", "ml", "models")
+OPSET = 17
+CHORDS = 109  # 12 roots x 9 kinds + no chord
+KEYS = 24
+MEL_TOKENS = 160  # 128 pitches + 32 durations
+SEQ = 64
+DIM = 64
+HEADS = 4
+
+
+def init(rng, shape, fan_in):
+    return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
+
+
+def save(model, name):
+    model.ir_version = 9
+    onnx.checker.check_model(model)
+    path = os.path.join(OUT, name + ".onnx")
+    onnx.save(model, path)
+    return path
+
+
+def graph(nodes, name, inputs, outputs, weights):
+    inits = [numpy_helper.from_array(np.asarray(v), k) for k, v in weights.items()]
+    g = helper.make_graph(nodes, name, inputs, outputs, inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="kmidi make_models.py")
+
+
+def vi(name, elem, shape):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+# ---------------------------------------------------------------- numpy ops
+
+def relu(x):
+    return np.maximum(x, 0)
+
+
+def softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def conv2d(x, w, b, stride, pad):
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    oh = (h + 2 * pad - kh) // stride + 1
+    ow = (wd + 2 * pad - kw) // stride + 1
+    out = np.zeros((n, o, oh, ow), dtype=np.float64)
+    for i in range(kh):
+        for j in range(kw):
+            patch = xp[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride]
+            out += np.einsum("nchw,oc->nohw", patch, w[:, :, i, j])
+    return (out + b[None, :, None, None]).astype(np.float32)
+
+
+def layer_norm(x, g, b, eps=1e-5):
+    m = x.mean(-1, keepdims=True)
+    v = ((x - m) ** 2).mean(-1, keepdims=True)
+    return (x - m) / np.sqrt(v + eps) * g + b
+
+
+# ----------------------------------------------------------- training data
+
+def training_data(seed, progressions, songs):
+    cmd = ["cargo", "run", "-q", "--release", "-p", "kmidi-ml", "--example", "training_data", "--",
+           str(seed), str(progressions), str(songs)]
+    out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    harmony, groove = [], []
+    for line in out.splitlines():
+        rec = json.loads(line)
+        (harmony if rec["kind"] == "harmony" else groove).append(rec)
+    return harmony, groove
+
+
+class Adam:
+    def __init__(self, params, lr=3e-3):
+        self.p = params
+        self.m = {k: np.zeros_like(v) for k, v in params.items()}
+        self.v = {k: np.zeros_like(v) for k, v in params.items()}
+        self.t = 0
+        self.lr = lr
+
+    def step(self, grads):
+        self.t += 1
+        for k, g in grads.items():
+            self.m[k] = 0.9 * self.m[k] + 0.1 * g
+            self.v[k] = 0.999 * self.v[k] + 0.001 * g * g
+            mh = self.m[k] / (1 - 0.9 ** self.t)
+            vh = self.v[k] / (1 - 0.999 ** self.t)
+            self.p[k] -= (self.lr * mh / (np.sqrt(vh) + 1e-8)).astype(np.float32)
+
+
+def mlp_train(rng, params, forward_backward, x, y, epochs, batch=128, lr=3e-3):
+    opt = Adam(params, lr)
+    n = len(x)
+    for _ in range(epochs):
+        order = rng.permutation(n)
+        for s in range(0, n, batch):
+            idx = order[s:s + batch]
+            grads = forward_backward(params, x[idx], y[idx])
+            opt.step(grads)
+
+
+# ------------------------------------------------------------------ models
+
+def emotion_recognizer(rng):
+    w = {
+        "c1_w": init(rng, (8, 1, 3, 3), 9), "c1_b": np.zeros(8, np.float32),
+        "c2_w": init(rng, (16, 8, 3, 3), 72), "c2_b": np.zeros(16, np.float32),
+        "fc_w": init(rng, (16, 32), 16), "fc_b": np.zeros(32, np.float32),
+        "va_w": init(rng, (32, 2), 32), "va_b": np.zeros(2, np.float32),
+        "em_w": init(rng, (32, 6), 32), "em_b": np.zeros(6, np.float32),
+    }
+    nodes = [
+        helper.make_node("Conv", ["logmel", "c1_w", "c1_b"], ["c1"], strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "c2_w", "c2_b"], ["c2"], strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c2"], ["r2"]),
+        helper.make_node("GlobalAveragePool", ["r2"], ["gap"]),
+        helper.make_node("Flatten", ["gap"], ["flat"]),
+        helper.make_node("Gemm", ["flat", "fc_w", "fc_b"], ["fc"]),
+        helper.make_node("Relu", ["fc"], ["h"]),
+        helper.make_node("Gemm", ["h", "va_w", "va_b"], ["va"]),
+        helper.make_node("Tanh", ["va"], ["valence_arousal"]),
+        helper.make_node("Gemm", ["h", "em_w", "em_b"], ["em"]),
+        helper.make_node("Softmax", ["em"], ["emotion"], axis=-1),
+    ]
+    model = graph(nodes, "emotion_recognizer", [vi("logmel", TensorProto.FLOAT, ["batch", 1, 64, 96])],
+                  [vi("valence_arousal", TensorProto.FLOAT, ["batch", 2]), vi("emotion", TensorProto.FLOAT, ["batch", 6])], w)
+
+    def ref(inputs):
+        x = inputs["logmel"]
+        r1 = relu(conv2d(x, w["c1_w"], w["c1_b"], 2, 1))
+        r2 = relu(conv2d(r1, w["c2_w"], w["c2_b"], 2, 1))
+        h = relu(r2.mean(axis=(2, 3)) @ w["fc_w"] + w["fc_b"])
+        return {"valence_arousal": np.tanh(h @ w["va_w"] + w["va_b"]), "emotion": softmax(h @ w["em_w"] + w["em_b"])}
+
+    def sample(n):
+        return {"logmel": rng.standard_normal((n, 1, 64, 96)).astype(np.float32)}
+
+    return model, ref, sample
+
+
+def harmony_predictor(rng, harmony):
+    p = {
+        "e_chord": (rng.standard_normal((CHORDS, 16)) * 0.3).astype(np.float32),
+        "e_key": (rng.standard_normal((KEYS, 8)) * 0.3).astype(np.float32),
+        "w1": init(rng, (136, 64), 136), "b1": np.zeros(64, np.float32),
+        "w2": init(rng, (64, CHORDS), 64), "b2": np.zeros(CHORDS, np.float32),
+    }
+    # Windows of 8 chords -> the next one; no-chord (108) pads the start.
+    xs, ks, ys = [], [], []
+    for rec in harmony:
+        seq = [108] * 8 + rec["chords"]
+        for t in range(8, len(seq)):
+            xs.append(seq[t - 8:t]); ks.append([rec["key"]]); ys.append(seq[t])
+    xs, ks, ys = np.array(xs, np.int64), np.array(ks, np.int64), np.array(ys, np.int64)
+    n = len(xs)
+    split = int(n * 0.85)
+    order = rng.permutation(n)
+    tr, te = order[:split], order[split:]
+
+    def forward(p, x, k):
+        emb = p["e_chord"][x].reshape(len(x), -1)
+        ek = p["e_key"][k].reshape(len(x), -1)
+        h0 = np.concatenate([emb, ek], axis=1)
+        z1 = h0 @ p["w1"] + p["b1"]
+        h1 = relu(z1)
+        return h0, z1, h1, softmax(h1 @ p["w2"] + p["b2"])
+
+    def fb(p, xk, y):
+        x, k = xk[:, :8], xk[:, 8:]
+        h0, z1, h1, prob = forward(p, x, k)
+        d = prob.copy(); d[np.arange(len(y)), y] -= 1; d /= len(y)
+        g = {"w2": h1.T @ d, "b2": d.sum(0)}
+        dh1 = d @ p["w2"].T * (z1 > 0)
+        g["w1"] = h0.T @ dh1; g["b1"] = dh1.sum(0)
+        dh0 = dh1 @ p["w1"].T
+        ge = np.zeros_like(p["e_chord"]); np.add.at(ge, x, dh0[:, :128].reshape(len(x), 8, 16))
+        gk = np.zeros_like(p["e_key"]); np.add.at(gk, k[:, 0], dh0[:, 128:])
+        g["e_chord"] = ge; g["e_key"] = gk
+        return g
+
+    xk = np.concatenate([xs, ks], axis=1)
+    mlp_train(rng, p, fb, xk[tr], ys[tr], epochs=12)
+    majority = int(np.bincount(ys[tr], minlength=CHORDS).argmax())
+    held = te[:600]
+    nodes = [
+        helper.make_node("Gather", ["e_chord", "chords"], ["ec"]),
+        helper.make_node("Reshape", ["ec", "shape_c"], ["ecf"]),
+        helper.make_node("Gather", ["e_key", "key"], ["ek"]),
+        helper.make_node("Reshape", ["ek", "shape_k"], ["ekf"]),
+        helper.make_node("Concat", ["ecf", "ekf"], ["h0"], axis=1),
+        helper.make_node("Gemm", ["h0", "w1", "b1"], ["z1"]),
+        helper.make_node("Relu", ["z1"], ["h1"]),
+        helper.make_node("Gemm", ["h1", "w2", "b2"], ["z2"]),
+        helper.make_node("Softmax", ["z2"], ["next_chord"], axis=-1),
+    ]
+    weights = dict(p)
+    weights["shape_c"] = np.array([-1, 128], np.int64)
+    weights["shape_k"] = np.array([-1, 8], np.int64)
+    model = graph(nodes, "harmony_predictor",
+                  [vi("chords", TensorProto.INT64, ["batch", 8]), vi("key", TensorProto.INT64, ["batch", 1])],
+                  [vi("next_chord", TensorProto.FLOAT, ["batch", CHORDS])], weights)
+
+    def ref(inputs):
+        return {"next_chord": forward(p, inputs["chords"], inputs["key"])[3]}
+
+    def sample(n):
+        return {"chords": rng.integers(0, CHORDS, (n, 8)).astype(np.int64), "key": rng.integers(0, KEYS, (n, 1)).astype(np.int64)}
+
+    heldout = {"chords": xs[held].tolist(), "key": ks[held].tolist(), "target": ys[held].tolist(), "majority": majority,
+               "train_examples": int(len(tr))}
+    return model, ref, sample, heldout
+
+
+def melody_transformer(rng):
+    w = {"tok": (rng.standard_normal((MEL_TOKENS, DIM)) * 0.1).astype(np.float32),
+         "pos": (rng.standard_normal((SEQ, DIM)) * 0.1).astype(np.float32)}
+    for l in range(2):
+        for n in ["q", "k", "v", "o"]:
+            w[f"l{l}_{n}_w"] = init(rng, (DIM, DIM), DIM) * 0.5
+            w[f"l{l}_{n}_b"] = np.zeros(DIM, np.float32)
+        w[f"l{l}_f1_w"] = init(rng, (DIM, 128), DIM); w[f"l{l}_f1_b"] = np.zeros(128, np.float32)
+        w[f"l{l}_f2_w"] = init(rng, (128, DIM), 128) * 0.5; w[f"l{l}_f2_b"] = np.zeros(DIM, np.float32)
+        for n in ["ln1", "ln2"]:
+            w[f"l{l}_{n}_g"] = np.ones(DIM, np.float32); w[f"l{l}_{n}_b"] = np.zeros(DIM, np.float32)
+    w["lnf_g"] = np.ones(DIM, np.float32); w["lnf_b"] = np.zeros(DIM, np.float32)
+    w["out_w"] = init(rng, (DIM, MEL_TOKENS), DIM); w["out_b"] = np.zeros(MEL_TOKENS, np.float32)
+    mask = np.triu(np.full((SEQ, SEQ), -1e9, np.float32), 1)
+    consts = {"mask": mask, "split_shape": np.array([0, SEQ, HEADS, DIM // HEADS], np.int64),
+              "merge_shape": np.array([0, SEQ, DIM], np.int64), "scale": np.array(1 / np.sqrt(DIM // HEADS), np.float32),
+              "last": np.array(SEQ - 1, np.int64)}
+    nodes = [helper.make_node("Gather", ["tok", "tokens"], ["te"]), helper.make_node("Add", ["te", "pos"], ["x0"])]
+    x = "x0"
+    for l in range(2):
+        p = f"l{l}_"
+        nodes.append(helper.make_node("LayerNormalization", [x, p + "ln1_g", p + "ln1_b"], [p + "n1"], axis=-1, epsilon=1e-5))
+        for n in ["q", "k", "v"]:
+            nodes += [helper.make_node("MatMul", [p + "n1", p + n + "_w"], [p + n + "m"]),
+                      helper.make_node("Add", [p + n + "m", p + n + "_b"], [p + n + "a"]),
+                      helper.make_node("Reshape", [p + n + "a", "split_shape"], [p + n + "r"])]
+        nodes += [
+            helper.make_node("Transpose", [p + "qr"], [p + "qt"], perm=[0, 2, 1, 3]),
+            helper.make_node("Transpose", [p + "kr"], [p + "kt"], perm=[0, 2, 3, 1]),
+            helper.make_node("Transpose", [p + "vr"], [p + "vt"], perm=[0, 2, 1, 3]),
+            helper.make_node("MatMul", [p + "qt", p + "kt"], [p + "s"]),
+            helper.make_node("Mul", [p + "s", "scale"], [p + "ss"]),
+            helper.make_node("Add", [p + "ss", "mask"], [p + "sm"]),
+            helper.make_node("Softmax", [p + "sm"], [p + "att"], axis=-1),
+            helper.make_node("MatMul", [p + "att", p + "vt"], [p + "ctx"]),
+            helper.make_node("Transpose", [p + "ctx"], [p + "ctxt"], perm=[0, 2, 1, 3]),
+            helper.make_node("Reshape", [p + "ctxt", "merge_shape"], [p + "merged"]),
+            helper.make_node("MatMul", [p + "merged", p + "o_w"], [p + "om"]),
+            helper.make_node("Add", [p + "om", p + "o_b"], [p + "oa"]),
+            helper.make_node("Add", [x, p + "oa"], [p + "x1"]),
+            helper.make_node("LayerNormalization", [p + "x1", p + "ln2_g", p + "ln2_b"], [p + "n2"], axis=-1, epsilon=1e-5),
+            helper.make_node("MatMul", [p + "n2", p + "f1_w"], [p + "f1m"]),
+            helper.make_node("Add", [p + "f1m", p + "f1_b"], [p + "f1a"]),
+            helper.make_node("Relu", [p + "f1a"], [p + "f1r"]),
+            helper.make_node("MatMul", [p + "f1r", p + "f2_w"], [p + "f2m"]),
+            helper.make_node("Add", [p + "f2m", p + "f2_b"], [p + "f2a"]),
+            helper.make_node("Add", [p + "x1", p + "f2a"], [p + "x2"]),
+        ]
+        x = p + "x2"
+    nodes += [helper.make_node("LayerNormalization", [x, "lnf_g", "lnf_b"], ["xf"], axis=-1, epsilon=1e-5),
+              helper.make_node("Gather", ["xf", "last"], ["xl"], axis=1),
+              helper.make_node("Gemm", ["xl", "out_w", "out_b"], ["logits"])]
+    weights = dict(w); weights.update(consts)
+    model = graph(nodes, "melody_transformer", [vi("tokens", TensorProto.INT64, ["batch", SEQ])],
+                  [vi("logits", TensorProto.FLOAT, ["batch", MEL_TOKENS])], weights)
+
+    def ref(inputs):
+        t = inputs["tokens"]
+        x = w["tok"][t] + w["pos"]
+        b = len(t)
+        for l in range(2):
+            p = f"l{l}_"
+            n1 = layer_norm(x, w[p + "ln1_g"], w[p + "ln1_b"])
+            q, k, v = [(n1 @ w[p + n + "_w"] + w[p + n + "_b"]).reshape(b, SEQ, HEADS, DIM // HEADS) for n in "qkv"]
+            s = np.einsum("bqhd,bkhd->bhqk", q, k) / np.sqrt(DIM // HEADS) + mask
+            ctx = np.einsum("bhqk,bkhd->bqhd", softmax(s), v).reshape(b, SEQ, DIM)
+            x1 = x + ctx @ w[p + "o_w"] + w[p + "o_b"]
+            n2 = layer_norm(x1, w[p + "ln2_g"], w[p + "ln2_b"])
+            x = x1 + relu(n2 @ w[p + "f1_w"] + w[p + "f1_b"]) @ w[p + "f2_w"] + w[p + "f2_b"]
+        xf = layer_norm(x, w["lnf_g"], w["lnf_b"])
+        return {"logits": xf[:, -1] @ w["out_w"] + w["out_b"]}
+
+    def sample(n):
+        return {"tokens": rng.integers(0, MEL_TOKENS, (n, SEQ)).astype(np.int64)}
+
+    return model, ref, sample
+
+
+def groove_predictor(rng, groove):
+    p = {"w1": init(rng, (96, 64), 96), "b1": np.zeros(64, np.float32),
+         "w2": init(rng, (64, 48), 64), "b2": np.zeros(48, np.float32)}
+    xs, ys = [], []
+    for rec in groove:
+        bars = np.array(rec["bars"], np.float32)
+        for t in range(2, len(bars)):
+            xs.append(np.concatenate([bars[t - 2], bars[t - 1]])); ys.append((bars[t] > 0).astype(np.float32))
+    xs, ys = np.array(xs), np.array(ys)
+    n = len(xs); order = rng.permutation(n); split = int(n * 0.85)
+    tr, te = order[:split], order[split:]
+
+    def fb(p, x, y):
+        z1 = x @ p["w1"] + p["b1"]; h1 = relu(z1)
+        prob = sigmoid(h1 @ p["w2"] + p["b2"])
+        d = (prob - y) / len(y)
+        dh1 = d @ p["w2"].T * (z1 > 0)
+        return {"w2": h1.T @ d, "b2": d.sum(0), "w1": x.T @ dh1, "b1": dh1.sum(0)}
+
+    mlp_train(rng, p, fb, xs[tr], ys[tr], epochs=30)
+    majority = (ys[tr].mean(0) > 0.5).astype(int).tolist()
+    held = te[:600]
+    nodes = [helper.make_node("Gemm", ["grid", "w1", "b1"], ["z1"]), helper.make_node("Relu", ["z1"], ["h1"]),
+             helper.make_node("Gemm", ["h1", "w2", "b2"], ["z2"]), helper.make_node("Sigmoid", ["z2"], ["next_bar"])]
+    model = graph(nodes, "groove_predictor", [vi("grid", TensorProto.FLOAT, ["batch", 96])],
+                  [vi("next_bar", TensorProto.FLOAT, ["batch", 48])], p)
+
+    def ref(inputs):
+        return {"next_bar": sigmoid(relu(inputs["grid"] @ p["w1"] + p["b1"]) @ p["w2"] + p["b2"])}
+
+    def sample(n):
+        return {"grid": rng.random((n, 96)).astype(np.float32)}
+
+    heldout = {"grid": xs[held].round(4).tolist(), "target": ys[held].astype(int).tolist(), "majority": majority,
+               "train_examples": int(len(tr))}
+    return model, ref, sample, heldout
+
+
+def dynamics_engine(rng):
+    p = {"w1": init(rng, (128, 64), 128), "b1": np.zeros(64, np.float32),
+         "w2": init(rng, (64, 32), 64) * 0.5, "b2": np.zeros(32, np.float32)}
+
+    def make(n):
+        # Features per 10 ms frame: loudness (dBFS / 60 + 1), onset
+        # strength, crest factor (/ 20 dB), and a constant 1.
+        loud_db = np.cumsum(rng.normal(0, 3, (n, 32)), axis=1) - rng.uniform(5, 40, (n, 1))
+        loud_db = np.clip(loud_db, -60, 0)
+        onset = np.clip(np.diff(loud_db, axis=1, prepend=loud_db[:, :1]) / 10, 0, 1)
+        crest = rng.uniform(3, 18, (n, 32)) / 20
+        feats = np.stack([loud_db / 60 + 1, onset, crest, np.ones_like(crest)], axis=-1).astype(np.float32)
+        # Target: a 4:1 compressor above -18 dBFS with fast attack, slower release.
+        static = -np.maximum(0, loud_db + 18) * 0.75
+        gain = np.zeros_like(static)
+        g = np.zeros(n)
+        for t in range(32):
+            g = np.where(static[:, t] < g, static[:, t], g + 0.3 * (static[:, t] - g))
+            gain[:, t] = g
+        return feats.reshape(n, 128), gain.astype(np.float32)
+
+    x, y = make(20000)
+
+    def fb(p, x, y):
+        z1 = x @ p["w1"] + p["b1"]; h1 = np.tanh(z1)
+        out = h1 @ p["w2"] + p["b2"]
+        d = 2 * (out - y) / y.size
+        dh1 = d @ p["w2"].T * (1 - h1 ** 2)
+        return {"w2": h1.T @ d, "b2": d.sum(0), "w1": x.T @ dh1, "b1": dh1.sum(0)}
+
+    mlp_train(rng, p, fb, x, y, epochs=40, lr=2e-3)
+    xt, yt = make(2000)
+    pred = np.tanh(xt @ p["w1"] + p["b1"]) @ p["w2"] + p["b2"]
+    rmse = float(np.sqrt(((pred - yt) ** 2).mean()))
+    w = dict(p); w["shape"] = np.array([-1, 128], np.int64)
+    nodes = [helper.make_node("Reshape", ["features", "shape"], ["flat"]),
+             helper.make_node("Gemm", ["flat", "w1", "b1"], ["z1"]), helper.make_node("Tanh", ["z1"], ["h1"]),
+             helper.make_node("Gemm", ["h1", "w2", "b2"], ["gain_db"])]
+    model = graph(nodes, "dynamics_engine", [vi("features", TensorProto.FLOAT, ["batch", 32, 4])],
+                  [vi("gain_db", TensorProto.FLOAT, ["batch", 32])], w)
+
+    def ref(inputs):
+        return {"gain_db": np.tanh(inputs["features"].reshape(-1, 128) @ p["w1"] + p["b1"]) @ p["w2"] + p["b2"]}
+
+    def sample(n):
+        return {"features": make(n)[0].reshape(n, 32, 4)}
+
+    return model, ref, sample, {"rmse_db": rmse, "target_std_db": float(yt.std())}
+
+
+def golden(ref, sample, n=2):
+    inputs = sample(n)
+    outputs = ref(inputs)
+    enc = lambda a: {"shape": list(a.shape), "data": np.asarray(a).reshape(-1).tolist()}
+    return {"inputs": {k: enc(v) for k, v in inputs.items()}, "outputs": {k: enc(v.astype(np.float32)) for k, v in outputs.items()}}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+    os.makedirs(OUT, exist_ok=True)
+    rng = np.random.default_rng(args.seed)
+    print("generating training data with cargo run --example training_data ...", file=sys.stderr)
+    harmony, groove = training_data(args.seed, 3000, 600)
+    report = {"seed": args.seed}
+    built = {}
+    m, ref, sample = emotion_recognizer(rng)
+    built["emotion_recognizer"] = (m, ref, sample)
+    m, ref, sample, held = harmony_predictor(rng, harmony)
+    built["harmony_predictor"] = (m, ref, sample)
+    with open(os.path.join(OUT, "harmony_predictor.heldout.json"), "w") as f:
+        json.dump(held, f)
+    m, ref, sample = melody_transformer(rng)
+    built["melody_transformer"] = (m, ref, sample)
+    m, ref, sample, held = groove_predictor(rng, groove)
+    built["groove_predictor"] = (m, ref, sample)
+    with open(os.path.join(OUT, "groove_predictor.heldout.json"), "w") as f:
+        json.dump(held, f)
+    m, ref, sample, dyn = dynamics_engine(rng)
+    built["dynamics_engine"] = (m, ref, sample)
+    report["dynamics_engine"] = dyn
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    for name, (model, ref, sample) in built.items():
+        path = save(model, name)
+        with open(os.path.join(OUT, name + ".golden.json"), "w") as f:
+            json.dump(golden(ref, sample), f)
+        quantize_dynamic(path, os.path.join(OUT, name + ".int8.onnx"), weight_type=QuantType.QInt8)
+        report[name + ".onnx"] = os.path.getsize(path)
+        report[name + ".int8.onnx"] = os.path.getsize(os.path.join(OUT, name + ".int8.onnx"))
+    with open(os.path.join(OUT, "report.json"), "w") as f:
+        json.dump(report, f, indent=1, sort_keys=True)
+    print(json.dumps(report, indent=1, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
