@@ -88,9 +88,21 @@ fn models(c: &mut Criterion) {
     }
 }
 
+fn features(c: &mut Criterion) {
+    use kmidi_ml::features::{MelConfig, MelSpectrogram};
+    let mut g = c.benchmark_group("ml/features");
+    let mut mel = MelSpectrogram::new(MelConfig::librosa_default(48_000.0)).unwrap();
+    let block: Vec<f32> = (0..512).map(|i| ((i as f32) * 0.05).sin()).collect();
+    // Every 512-frame push completes one hop: FFT 2048 and 128 mel bands.
+    g.bench_function("log_mel_per_512_hop", |b| {
+        b.iter(|| black_box(mel.push(black_box(&block))))
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = criterion_config();
-    targets = models
+    targets = features, models
 }
 criterion_main!(benches);

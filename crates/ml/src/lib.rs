@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod features;
 pub mod models;
 pub mod runtime;
 pub mod session;
