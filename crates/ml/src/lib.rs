@@ -29,5 +29,6 @@ pub mod features;
 pub mod models;
 pub mod runtime;
 pub mod session;
+pub mod worker;
 
 pub use error::MlError;

@@ -3,6 +3,7 @@
 
 use kmidi_dsp::alloc_probe::{CountingAllocator, count_allocations};
 use kmidi_ml::features::{MelConfig, MelSpectrogram};
+use kmidi_ml::worker::spawn;
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
@@ -24,4 +25,30 @@ fn streaming_log_mel_never_allocates() {
         }
         assert!(frames > 100, "{frames}");
     }
+}
+
+#[test]
+fn the_audio_side_of_the_inference_worker_never_allocates() {
+    let (worker, mut audio) = spawn::<[f32; 64], [f32; 8]>(32, 4, |x| {
+        std::thread::sleep(std::time::Duration::from_micros(300));
+        std::array::from_fn(|i| x[i] * 2.0)
+    })
+    .unwrap();
+    let mut got = 0;
+    for k in 0..500 {
+        let req = [k as f32; 64];
+        let (_, stats) = count_allocations(|| {
+            audio.request(req);
+            while let Some(r) = audio.poll() {
+                got += 1;
+                std::hint::black_box(r);
+            }
+        });
+        assert_eq!(stats.allocations, 0, "audio side allocated at request {k}");
+        if k % 50 == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+    assert!(got > 0);
+    worker.stop();
 }
