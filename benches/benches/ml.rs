@@ -59,6 +59,38 @@ fn models(c: &mut Criterion) {
             g.throughput(Throughput::Elements(1));
             g.bench_function(format!("{label}/batch=1"), |b| b.iter(|| s.run().unwrap()));
         }
+        #[cfg(feature = "tract")]
+        {
+            // Same model, same inputs, pure-Rust backend, in the same group.
+            let mut t = kmidi_ml::tract_backend::TractModel::load(model, 1).unwrap();
+            let s = loaded(model, Precision::Fp32, 1);
+            for (i, spec) in s.contract().inputs.iter().enumerate() {
+                let n = spec.item_len();
+                match spec.element {
+                    Element::F32 => t
+                        .set_f32(
+                            i,
+                            &(0..n)
+                                .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
+                                .collect::<Vec<_>>(),
+                        )
+                        .unwrap(),
+                    Element::I64 => {
+                        let vocab = if spec.name == "key" { 24 } else { 100 };
+                        t.set_i64(
+                            i,
+                            &(0..n)
+                                .map(|i| ((i * 31) % vocab) as i64)
+                                .collect::<Vec<_>>(),
+                        )
+                        .unwrap()
+                    }
+                }
+            }
+            t.run().unwrap();
+            g.throughput(Throughput::Elements(1));
+            g.bench_function("tract_fp32/batch=1", |b| b.iter(|| t.run().unwrap()));
+        }
         for batch in [8usize, 32] {
             let mut s = loaded(model, Precision::Fp32, batch);
             g.throughput(Throughput::Elements(batch as u64));

@@ -29,6 +29,8 @@ pub mod features;
 pub mod models;
 pub mod runtime;
 pub mod session;
+#[cfg(feature = "tract")]
+pub mod tract_backend;
 pub mod worker;
 
 pub use error::MlError;
