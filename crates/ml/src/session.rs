@@ -245,6 +245,39 @@ impl ModelSession {
         Self::from_bytes(&name, &bytes, contract, config)
     }
 
+    /// As [`open_any`](Self::open_any), with the shapes of some inputs
+    /// given (`-1` keeps a dimension as the batch): for models whose other
+    /// dimensions (sequence length, image size) are dynamic too. Output
+    /// shapes follow from the run.
+    ///
+    /// # Errors
+    /// As [`open_any`](Self::open_any), and [`MlError::Input`] for a name
+    /// the model does not have or a shape of the wrong rank.
+    pub fn open_with_shapes(
+        path: impl AsRef<Path>,
+        shapes: &[(&str, &[i64])],
+        config: SessionConfig,
+    ) -> Result<Self, MlError> {
+        let mut s = Self::open_any(path, config)?;
+        for (name, shape) in shapes {
+            let i = s.input_index(name)?;
+            let spec = &mut s.contract.inputs[i];
+            if spec.shape.len() != shape.len() {
+                return Err(MlError::Input {
+                    model: s.name.clone(),
+                    detail: format!("{name} has rank {}; got shape {shape:?}", spec.shape.len()),
+                });
+            }
+            spec.shape = shape.to_vec();
+            let len = spec.item_len() * s.max_batch;
+            s.inputs[i] = match spec.element {
+                Element::F32 => Buffer::F32(vec![0.0; len]),
+                Element::I64 => Buffer::I64(vec![0; len]),
+            };
+        }
+        Ok(s)
+    }
+
     /// The contract.
     pub fn contract(&self) -> &ModelContract {
         &self.contract

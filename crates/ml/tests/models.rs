@@ -316,3 +316,18 @@ fn any_model_opens_from_its_declared_contract() {
     s.warm_up(2).unwrap();
     assert_eq!(s.output("logits").unwrap().len(), 8 * 160);
 }
+
+#[test]
+fn any_model_opens_with_given_input_shapes() {
+    let path = Model::GroovePredictor.path(Precision::Fp32);
+    let mut s = ModelSession::open_with_shapes(&path, &[("grid", &[-1, 96])], config(4)).unwrap();
+    s.set_batch(4).unwrap();
+    s.input_f32("grid").unwrap().fill(0.5);
+    s.run().unwrap();
+    assert_eq!(s.output("next_bar").unwrap().len(), 4 * 48);
+    let err = ModelSession::open_with_shapes(&path, &[("grid", &[-1, 8, 12])], config(1))
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("rank 2"), "{err}");
+    assert!(ModelSession::open_with_shapes(&path, &[("notes", &[-1, 96])], config(1)).is_err());
+}
