@@ -22,6 +22,7 @@
 use std::sync::Arc;
 
 use kmidi_dsp::fastmath::fast_log2;
+use kmidi_dsp::simd::dot;
 use kmidi_dsp::{AudioBuffer, ConfigError, Processor, StreamSpec};
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
@@ -276,26 +277,6 @@ impl OnsetDetector {
         self.recent[self.recent_pos] = flux;
         self.recent_pos = (self.recent_pos + 1) % rlen;
     }
-}
-
-/// Dot product in eight lanes, so that it vectorizes.
-#[inline]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let ca = a.chunks_exact(8);
-    let cb = b.chunks_exact(8);
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 fn hz_to_mel(f: f32) -> f32 {

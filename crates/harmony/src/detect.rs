@@ -59,6 +59,7 @@
 use std::sync::Arc;
 
 use kmidi_dsp::fastmath::{fast_exp2, fast_log2};
+use kmidi_dsp::simd::dot;
 use kmidi_dsp::{AudioBuffer, ConfigError, Processor, StreamSpec};
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
@@ -633,27 +634,6 @@ impl ChordDetector {
             self.changes_len += 1;
         }
     }
-}
-
-/// Dot product with eight independent accumulators, so that it
-/// vectorizes (a single running sum is a serial dependency chain).
-#[inline]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let ca = a.chunks_exact(8);
-    let cb = b.chunks_exact(8);
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 /// `(sin(πx), cos(πx))` for `x` in [-0.5, 0.5], by Taylor polynomials

@@ -23,6 +23,7 @@
 
 use std::sync::Arc;
 
+use kmidi_dsp::simd::dot;
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
@@ -322,24 +323,4 @@ impl MelSpectrogram {
     pub fn latest_log_mel(&self) -> &[f32] {
         &self.latest
     }
-}
-
-/// Dot product in eight lanes, so that it vectorizes.
-#[inline]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let ca = a.chunks_exact(8);
-    let cb = b.chunks_exact(8);
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for l in 0..8 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
