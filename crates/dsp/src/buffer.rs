@@ -149,7 +149,7 @@ impl AudioBuffer {
     }
 
     /// The whole capacity of channel `ch`, ignoring the frame count.
-    pub(crate) fn channel_capacity_mut(&mut self, ch: usize) -> &mut [f32] {
+    pub fn channel_capacity_mut(&mut self, ch: usize) -> &mut [f32] {
         let start = ch * self.stride;
         &mut self.data[start..start + self.capacity]
     }

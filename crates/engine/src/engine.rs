@@ -1,0 +1,628 @@
+//! The [`Engine`]: one block callback over the whole graph.
+
+use kmidi_dsp::denormal::DenormalGuard;
+use kmidi_dsp::dynamics::{Compressor, Limiter};
+use kmidi_dsp::eq::Equalizer;
+use kmidi_dsp::mixer::{MixBuses, Mixer, MixerConfig, MixerHandle, StripLayout};
+use kmidi_dsp::resampler::{Resampler, ResamplerConfig};
+use kmidi_dsp::{AudioBuffer, ConfigError, Processor, StreamSpec};
+use kmidi_groove::onset::{OnsetConfig, OnsetDetector};
+use kmidi_groove::scheduler::{BlockEvent, BlockScheduler};
+use kmidi_harmony::detect::{ChordDetector, Detection, DetectorConfig, KeyEstimate};
+
+use crate::EngineError;
+use crate::config::EngineConfig;
+use crate::groove_track::{build_scheduler, is_note_on};
+use crate::ml_tap::{MlInsights, MlTap};
+use crate::timing::{Stage, StageClock, StageNanos};
+
+/// Most MIDI events the scheduler hands out in one block; more are counted
+/// in [`EngineStats::midi_events_dropped`].
+pub const MAX_EVENTS_PER_BLOCK: usize = 1024;
+
+/// Running counters, readable after any block.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct EngineStats {
+    /// Blocks processed since build or reset.
+    pub blocks: u64,
+    /// Frames output.
+    pub frames: u64,
+    /// Frames of silence inserted because the resampled input ran short.
+    pub input_underrun_frames: u64,
+    /// Chord changes the detector reported.
+    pub chord_changes: u64,
+    /// Onsets detected.
+    pub onsets: u64,
+    /// MIDI note-ons the scheduler emitted.
+    pub midi_note_ons: u64,
+    /// MIDI events past [`MAX_EVENTS_PER_BLOCK`] in a block.
+    pub midi_events_dropped: u64,
+    /// Sample peak of the output since build or reset.
+    pub output_peak: f32,
+}
+
+/// The inserts on one track: EQ then compressor.
+struct TrackInserts {
+    eq: Option<Equalizer>,
+    compressor: Option<Compressor>,
+}
+
+/// Input at any rate, delivered at the engine rate.
+struct InputStage {
+    channels: usize,
+    resampler: Option<Resampler>,
+    /// Engine-rate frames waiting to be played (resampled input only).
+    fifo: AudioBuffer,
+    fill: usize,
+    underruns: u64,
+    prime: usize,
+    rate_ratio: f64,
+}
+
+impl InputStage {
+    fn new(config: &EngineConfig) -> Result<Self, EngineError> {
+        let channels = config.input_channel_count();
+        let in_rate = config.effective_input_rate();
+        let ratio = in_rate as f64 / config.sample_rate as f64;
+        if in_rate == config.sample_rate {
+            return Ok(Self {
+                channels,
+                resampler: None,
+                fifo: AudioBuffer::new(channels, 0),
+                fill: 0,
+                underruns: 0,
+                prime: 0,
+                rate_ratio: 1.0,
+            });
+        }
+        let max_in = ((config.block_frames as f64 * ratio).ceil() as usize + 1)
+            .min(kmidi_dsp::MAX_BLOCK_FRAMES);
+        let rs = Resampler::new(ResamplerConfig::new(
+            in_rate,
+            config.sample_rate,
+            channels,
+            max_in,
+        ))?;
+        // One chunk of output in hand covers the gap between chunks.
+        let prime = rs.max_output_frames();
+        let cap = prime * 2 + config.block_frames * 2;
+        let mut s = Self {
+            channels,
+            resampler: Some(rs),
+            fifo: AudioBuffer::try_new(channels, cap)?,
+            fill: 0,
+            underruns: 0,
+            prime,
+            rate_ratio: ratio,
+        };
+        s.reset();
+        Ok(s)
+    }
+
+    fn reset(&mut self) {
+        if let Some(rs) = self.resampler.as_mut() {
+            rs.reset();
+            for ch in 0..self.channels {
+                self.fifo.channel_capacity_mut(ch).fill(0.0);
+            }
+            self.fill = self.prime;
+        }
+        self.underruns = 0;
+    }
+
+    /// Makes `frames` engine-rate frames available; returns the buffer and
+    /// the frame offset to read from.
+    fn pull<'a>(
+        &'a mut self,
+        input: &'a AudioBuffer,
+        frames: usize,
+    ) -> Result<&'a AudioBuffer, ConfigError> {
+        if input.channels() != self.channels {
+            return Err(ConfigError::Mismatch {
+                field: "input channels",
+                expected: self.channels,
+                actual: input.channels(),
+                context: "the engine's input_channels",
+            });
+        }
+        let Some(rs) = self.resampler.as_mut() else {
+            if input.frames() != frames {
+                return Err(ConfigError::Mismatch {
+                    field: "input frames",
+                    expected: frames,
+                    actual: input.frames(),
+                    context: "at the engine rate, one input frame per output frame",
+                });
+            }
+            return Ok(input);
+        };
+        let out = rs.process(input)?;
+        let produced = out.frames();
+        let room = self.fifo.capacity() - self.fill;
+        let take = produced.min(room);
+        for ch in 0..self.channels {
+            self.fifo.channel_capacity_mut(ch)[self.fill..self.fill + take]
+                .copy_from_slice(&out.channel(ch)[..take]);
+        }
+        self.fill += take;
+        if self.fill < frames {
+            let short = frames - self.fill;
+            for ch in 0..self.channels {
+                self.fifo.channel_capacity_mut(ch)[self.fill..frames].fill(0.0);
+            }
+            self.underruns += short as u64;
+            self.fill = frames;
+        }
+        self.fifo.set_frames_clamped(frames);
+        Ok(&self.fifo)
+    }
+
+    /// Drops the `frames` just played from the FIFO.
+    fn consume(&mut self, frames: usize) {
+        if self.resampler.is_some() {
+            let left = self.fill - frames;
+            for ch in 0..self.channels {
+                self.fifo
+                    .channel_capacity_mut(ch)
+                    .copy_within(frames..frames + left, 0);
+            }
+            self.fill = left;
+        }
+    }
+
+    fn latency_frames(&self) -> usize {
+        self.resampler
+            .as_ref()
+            .map_or(0, |rs| rs.latency_frames() + self.prime)
+    }
+}
+
+/// The control side of an [`Engine`]: lock-free mixer moves from any
+/// thread (faders, pans, mutes, solos), validated.
+#[derive(Debug, Clone)]
+pub struct EngineControl {
+    mixer: MixerHandle,
+}
+
+impl EngineControl {
+    /// The mixer's handle.
+    pub fn mixer(&self) -> &MixerHandle {
+        &self.mixer
+    }
+}
+
+/// The engine graph. See the [crate docs](crate).
+pub struct Engine {
+    config: EngineConfig,
+    spec: StreamSpec,
+    input: InputStage,
+    track_in: Vec<AudioBuffer>,
+    inserts: Vec<TrackInserts>,
+    mixer: Mixer,
+    buses: MixBuses,
+    master_eq: Option<Equalizer>,
+    limiter: Limiter,
+    chords: Option<ChordDetector>,
+    onsets: Option<OnsetDetector>,
+    ml: Option<MlTap>,
+    scheduler: Option<BlockScheduler>,
+    events: Vec<BlockEvent>,
+    clock: StageClock,
+    stats: EngineStats,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("sample_rate", &self.config.sample_rate)
+            .field("block_frames", &self.config.block_frames)
+            .field("tracks", &self.config.tracks.len())
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Builds and prepares the whole graph: every allocation happens here.
+    /// With `ml` enabled it loads the models (ONNX Runtime must be present)
+    /// and starts the inference worker.
+    ///
+    /// # Errors
+    /// [`EngineError`] naming the first bad setting, or the model or
+    /// runtime that could not be loaded.
+    pub fn new(config: EngineConfig) -> Result<Self, EngineError> {
+        config.validate()?;
+        let rate = config.sample_rate;
+        let block = config.block_frames;
+        let spec = StreamSpec::new(rate as f64, block, 2)?;
+        let mono = spec.with_channels(1)?;
+        let input = InputStage::new(&config)?;
+
+        let mut inserts = Vec::with_capacity(config.tracks.len());
+        for (i, t) in config.tracks.iter().enumerate() {
+            let ctx = || format!("track {i} (\"{}\")", t.name);
+            let eq = if t.eq.is_empty() {
+                None
+            } else {
+                let bands: Vec<_> = t.eq.iter().map(|b| b.settings()).collect();
+                let mut eq = Equalizer::new(&bands).map_err(|e| EngineError::config(ctx(), e))?;
+                eq.prepare(&mono)?;
+                Some(eq)
+            };
+            let compressor = match &t.compressor {
+                Some(c) => {
+                    let mut comp = Compressor::new(c.settings())
+                        .map_err(|e| EngineError::config(format!("{} compressor", ctx()), e))?;
+                    comp.prepare(&mono)?;
+                    Some(comp)
+                }
+                None => None,
+            };
+            inserts.push(TrackInserts { eq, compressor });
+        }
+        let track_in = (0..config.tracks.len())
+            .map(|_| AudioBuffer::try_new(1, block))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let mut mixer = Mixer::new(&MixerConfig::uniform(
+            config.tracks.len(),
+            StripLayout::Mono,
+        ))?;
+        mixer.prepare(&spec)?;
+        let handle = mixer.handle();
+        for (i, t) in config.tracks.iter().enumerate() {
+            handle.set_gain_db(i, t.gain_db)?;
+            handle.set_pan(i, t.pan)?;
+        }
+        handle.set_master_db(config.master.gain_db)?;
+        mixer.reset();
+        let buses = mixer.create_buses();
+
+        let master_eq = if config.master.eq.is_empty() {
+            None
+        } else {
+            let bands: Vec<_> = config.master.eq.iter().map(|b| b.settings()).collect();
+            let mut eq = Equalizer::new(&bands).map_err(|e| EngineError::config("master", e))?;
+            eq.prepare(&spec)?;
+            Some(eq)
+        };
+        let mut limiter = Limiter::new(config.master.limiter.settings())
+            .map_err(|e| EngineError::config("master limiter", e))?;
+        limiter.prepare(&spec)?;
+
+        let chords = if config.analysis.chords {
+            let mut d = ChordDetector::new(DetectorConfig::default());
+            d.prepare(&spec)?;
+            Some(d)
+        } else {
+            None
+        };
+        let onsets = if config.analysis.onsets {
+            let mut d = OnsetDetector::new(OnsetConfig::default());
+            d.prepare(&spec)?;
+            Some(d)
+        } else {
+            None
+        };
+        let ml = if config.ml.enabled() {
+            Some(MlTap::new(
+                config.ml.harmony,
+                config.ml.dynamics,
+                config.ml.precision.into(),
+                rate,
+            )?)
+        } else {
+            None
+        };
+        let scheduler = if config.groove.enabled {
+            Some(build_scheduler(&config.groove, rate)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            clock: StageClock::new(config.stage_timing),
+            config,
+            spec,
+            input,
+            track_in,
+            inserts,
+            mixer,
+            buses,
+            master_eq,
+            limiter,
+            chords,
+            onsets,
+            ml,
+            scheduler,
+            events: Vec::with_capacity(MAX_EVENTS_PER_BLOCK),
+            stats: EngineStats::default(),
+        })
+    }
+
+    /// The config the engine was built from.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The engine's stream: rate, largest block, 2 output channels.
+    pub fn spec(&self) -> &StreamSpec {
+        &self.spec
+    }
+
+    /// Input channels `process` expects.
+    pub fn input_channels(&self) -> usize {
+        self.input.channels
+    }
+
+    /// Input rate ÷ engine rate.
+    pub fn input_rate_ratio(&self) -> f64 {
+        self.input.rate_ratio
+    }
+
+    /// The lock-free control handle.
+    pub fn control(&self) -> EngineControl {
+        EngineControl {
+            mixer: self.mixer.handle(),
+        }
+    }
+
+    /// A stereo output buffer sized for this engine.
+    pub fn create_output(&self) -> AudioBuffer {
+        AudioBuffer::new(2, self.config.block_frames)
+    }
+
+    /// Total latency, frames at the engine rate: input resampling plus the
+    /// limiter's lookahead.
+    pub fn latency_frames(&self) -> usize {
+        self.input.latency_frames() + self.limiter.latency_frames()
+    }
+
+    /// Turns per-stage timing on or off (from the audio thread's owner).
+    pub fn set_stage_timing(&mut self, on: bool) {
+        self.clock.set_enabled(on);
+    }
+
+    /// Whether per-stage timing is on.
+    pub fn stage_timing(&self) -> bool {
+        self.clock.enabled()
+    }
+
+    /// Nanoseconds each stage took in the last block (zeros when off).
+    pub fn last_stage_nanos(&self) -> &StageNanos {
+        self.clock.last()
+    }
+
+    /// Total nanoseconds per stage, and the blocks they cover.
+    pub fn stage_totals(&self) -> (&StageNanos, u64) {
+        self.clock.totals()
+    }
+
+    /// Clears the stage totals.
+    pub fn clear_stage_totals(&mut self) {
+        self.clock.clear();
+    }
+
+    /// Counters since build or reset.
+    pub fn stats(&self) -> EngineStats {
+        let mut s = self.stats;
+        s.input_underrun_frames = self.input.underruns;
+        s
+    }
+
+    /// The chord detector's current label, if the tap is on.
+    pub fn chord(&self) -> Option<Detection> {
+        self.chords.as_ref().map(ChordDetector::current)
+    }
+
+    /// The chord detector's key estimate, if any.
+    pub fn key(&self) -> Option<KeyEstimate> {
+        self.chords.as_ref().and_then(ChordDetector::key_estimate)
+    }
+
+    /// The onset detector, if the tap is on (onsets of the last block,
+    /// and the envelope for tempo and beat tracking).
+    pub fn onset_detector(&self) -> Option<&OnsetDetector> {
+        self.onsets.as_ref()
+    }
+
+    /// What the models said most recently (`None` without ML).
+    pub fn ml_insights(&self) -> Option<MlInsights> {
+        self.ml.as_ref().map(MlTap::insights)
+    }
+
+    /// The MIDI events of the last block, with offsets into it.
+    pub fn midi_events(&self) -> &[BlockEvent] {
+        &self.events
+    }
+
+    /// Reads one block and writes one: `output.frames()` sets the block
+    /// length (up to `block_frames`). `input` has
+    /// [`input_channels`](Self::input_channels) channels at the input rate:
+    /// at the engine rate, exactly `output.frames()` frames; otherwise
+    /// about `output.frames() × input_rate_ratio()` (see
+    /// [`InputClock`](crate::InputClock)). Never allocates, locks or panics.
+    ///
+    /// # Errors
+    /// [`EngineError::Dsp`] if the buffers do not match the engine; the
+    /// output is then silent.
+    pub fn process(
+        &mut self,
+        input: &AudioBuffer,
+        output: &mut AudioBuffer,
+    ) -> Result<(), EngineError> {
+        let _ftz = DenormalGuard::new();
+        let frames = output.frames();
+        if output.channels() != 2 {
+            return Err(ConfigError::Mismatch {
+                field: "output channels",
+                expected: 2,
+                actual: output.channels(),
+                context: "the engine's stereo output",
+            }
+            .into());
+        }
+        if let Err(e) = ConfigError::check_count("frames", frames, 0, self.config.block_frames) {
+            output.clear();
+            return Err(e.into());
+        }
+        self.clock.start_block();
+
+        // Input: resample, route to the tracks.
+        let source = match self.input.pull(input, frames) {
+            Ok(s) => s,
+            Err(e) => {
+                output.clear();
+                return Err(e.into());
+            }
+        };
+        for (t, track) in self.config.tracks.iter().enumerate() {
+            let dst = &mut self.track_in[t];
+            dst.set_frames_clamped(frames);
+            dst.channel_mut(0)
+                .copy_from_slice(&source.channel(track.input_channel)[..frames]);
+        }
+        self.input.consume(frames);
+        self.clock.lap(Stage::Input);
+
+        for (buf, ins) in self.track_in.iter_mut().zip(self.inserts.iter_mut()) {
+            if let Some(eq) = ins.eq.as_mut() {
+                eq.process(buf);
+            }
+            if let Some(c) = ins.compressor.as_mut() {
+                c.process(buf);
+            }
+        }
+        self.clock.lap(Stage::TrackInserts);
+
+        self.mixer.process(&self.track_in, &mut self.buses)?;
+        self.clock.lap(Stage::Mix);
+
+        let master = &mut self.buses.master;
+        if let Some(eq) = self.master_eq.as_mut() {
+            eq.process(master);
+        }
+        self.limiter.process(master);
+        self.clock.lap(Stage::MasterBus);
+
+        if let Some(d) = self.chords.as_mut() {
+            d.process(master);
+            self.stats.chord_changes += d.changes().len() as u64;
+            if let (Some(ml), Some(change)) = (self.ml.as_mut(), d.changes().last()) {
+                ml.chord_changed(change.label, d.key_estimate().map(|k| k.key));
+            }
+        }
+        self.clock.lap(Stage::ChordDetector);
+
+        if let Some(d) = self.onsets.as_mut() {
+            d.process(master);
+            self.stats.onsets += d.onsets().len() as u64;
+        }
+        self.clock.lap(Stage::OnsetDetector);
+
+        if let Some(ml) = self.ml.as_mut() {
+            ml.feed(&master.channel(0)[..frames], &master.channel(1)[..frames]);
+        }
+        self.clock.lap(Stage::MlFeed);
+
+        self.events.clear();
+        if let Some(s) = self.scheduler.as_mut() {
+            let events = &mut self.events;
+            let stats = &mut self.stats;
+            s.process_block(frames as u32, |e| {
+                if events.len() < MAX_EVENTS_PER_BLOCK {
+                    if is_note_on(&e.kind) {
+                        stats.midi_note_ons += 1;
+                    }
+                    events.push(e);
+                } else {
+                    stats.midi_events_dropped += 1;
+                }
+            });
+        }
+        self.clock.lap(Stage::MidiScheduler);
+
+        for ch in 0..2 {
+            output
+                .channel_mut(ch)
+                .copy_from_slice(&master.channel(ch)[..frames]);
+        }
+        let peak = output.peak();
+        if peak > self.stats.output_peak {
+            self.stats.output_peak = peak;
+        }
+        self.stats.blocks += 1;
+        self.stats.frames += frames as u64;
+        self.clock.end_block();
+        Ok(())
+    }
+
+    /// Clears every node's state and the counters (off the audio thread or
+    /// between blocks).
+    pub fn reset(&mut self) {
+        self.input.reset();
+        for ins in &mut self.inserts {
+            if let Some(eq) = ins.eq.as_mut() {
+                eq.reset();
+            }
+            if let Some(c) = ins.compressor.as_mut() {
+                c.reset();
+            }
+        }
+        self.mixer.reset();
+        if let Some(eq) = self.master_eq.as_mut() {
+            eq.reset();
+        }
+        self.limiter.reset();
+        if let Some(d) = self.chords.as_mut() {
+            d.reset();
+        }
+        if let Some(d) = self.onsets.as_mut() {
+            d.reset();
+        }
+        if let Some(ml) = self.ml.as_mut() {
+            ml.reset();
+        }
+        if let Some(s) = self.scheduler.as_mut() {
+            s.seek(0);
+        }
+        self.events.clear();
+        self.clock.clear();
+        self.stats = EngineStats::default();
+    }
+}
+
+/// Input frames per engine block when the input runs at another rate: a
+/// drift-free fractional count, so that over any run the input and output
+/// durations match exactly.
+///
+/// ```
+/// use kmidi_engine::InputClock;
+/// let mut clock = InputClock::new(44_100, 48_000);
+/// let total: usize = (0..1000).map(|_| clock.input_frames(512)).sum();
+/// assert_eq!(total, 470_400); // 512 000 × 44.1 / 48
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct InputClock {
+    input_rate: u64,
+    engine_rate: u64,
+    /// Engine frames so far × input rate, modulo the engine rate.
+    remainder: u64,
+}
+
+impl InputClock {
+    /// A clock from `input_rate` to `engine_rate`.
+    pub fn new(input_rate: u32, engine_rate: u32) -> Self {
+        Self {
+            input_rate: input_rate as u64,
+            engine_rate: engine_rate.max(1) as u64,
+            remainder: 0,
+        }
+    }
+
+    /// Input frames to pass with the next engine block of `frames`.
+    pub fn input_frames(&mut self, frames: usize) -> usize {
+        let num = frames as u64 * self.input_rate + self.remainder;
+        self.remainder = num % self.engine_rate;
+        (num / self.engine_rate) as usize
+    }
+}

@@ -1,0 +1,70 @@
+//! The engine's one error type.
+
+use std::path::PathBuf;
+
+use kmidi_dsp::ConfigError;
+use kmidi_groove::GrooveError;
+use kmidi_ml::MlError;
+
+/// Everything that can go wrong building or feeding an [`Engine`](crate::Engine),
+/// reading a config or rendering a file. Every message says what was wrong
+/// and what is allowed, on one line.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A config value is out of range or inconsistent.
+    #[error("{context}: {detail}")]
+    Config {
+        /// Where: "track 3 (\"bass\") eq band 2", "master limiter", ...
+        context: String,
+        /// What was wrong and what is allowed.
+        detail: String,
+    },
+    /// A config file could not be read or parsed.
+    #[error("{path}:{line}:{column}: {detail}")]
+    ConfigFile {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the problem (0 when not known).
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What was wrong.
+        detail: String,
+    },
+    /// An unknown preset name.
+    #[error("unknown preset \"{0}\": allowed minimal, band, large")]
+    UnknownPreset(String),
+    /// A DSP node rejected its settings, or a block did not match the engine.
+    #[error(transparent)]
+    Dsp(#[from] ConfigError),
+    /// The groove scheduler could not be built.
+    #[error("groove: {0}")]
+    Groove(#[from] GrooveError),
+    /// A model or ONNX Runtime could not be loaded.
+    #[error(transparent)]
+    Ml(#[from] MlError),
+    /// A WAV file could not be read or written.
+    #[error("{path}: {detail}")]
+    Wav {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+impl EngineError {
+    pub(crate) fn config(context: impl Into<String>, detail: impl std::fmt::Display) -> Self {
+        EngineError::Config {
+            context: context.into(),
+            detail: detail.to_string(),
+        }
+    }
+
+    pub(crate) fn wav(path: &std::path::Path, detail: impl std::fmt::Display) -> Self {
+        EngineError::Wav {
+            path: path.to_path_buf(),
+            detail: detail.to_string(),
+        }
+    }
+}
