@@ -313,6 +313,11 @@ pub struct MaterialPlayer<'a> {
 }
 
 impl MaterialPlayer<'_> {
+    /// Back to the start of the loop.
+    pub fn rewind(&mut self) {
+        self.position = 0;
+    }
+
     /// Fills `block` (its frame count is kept) with the next frames.
     pub fn fill(&mut self, block: &mut AudioBuffer) {
         let frames = block.frames();

@@ -81,8 +81,17 @@ impl WavSource {
     /// format hound cannot read, or out of the engine's ranges.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, EngineError> {
         let path = path.as_ref();
-        let reader =
-            hound::WavReader::open(path).map_err(|e| EngineError::wav(path, wav_error(e)))?;
+        let reader = hound::WavReader::open(path).map_err(|e| {
+            let detail = match e {
+                // The file opened but its header did not parse.
+                hound::Error::IoError(io) if path.is_file() => {
+                    format!("not a valid WAV file: its header is cut short or corrupt ({io})")
+                }
+                hound::Error::IoError(io) => format!("cannot read: {io}"),
+                other => wav_error(other),
+            };
+            EngineError::wav(path, detail)
+        })?;
         let spec = reader.spec();
         let format = match (spec.sample_format, spec.bits_per_sample) {
             (hound::SampleFormat::Float, 32) => SampleFormat::Float32,
