@@ -1,1 +1,52 @@
-//! placeholder
+//! # kmidi-perf
+//!
+//! The performance lab's library (the `kmidi-perf` binary is a thin CLI
+//! over it):
+//!
+//! * [`harness`]: a real-time host simulation. It feeds a
+//!   [`kmidi_engine::Engine`] block by block in four modes (single, batch,
+//!   streaming paced at real time with optional competing load, parallel
+//!   instances), times every callback into an HDR histogram, counts the
+//!   audio thread's allocations, and reports DSP load, xruns, real-time
+//!   factor, CPU time and peak memory.
+//! * [`targets`]: `check` against a committed targets file.
+//! * [`profile`]: CPU flamegraphs (pprof) and heap profiles (dhat).
+//! * [`report`]: terminal tables and versioned JSON, each stamped with the
+//!   [`machine::Machine`] it ran on.
+//!
+//! ```
+//! use kmidi_engine::EngineConfig;
+//! use kmidi_perf::harness::{run, InputSource, Mode, RunSpec};
+//!
+//! let mut config = EngineConfig::preset("minimal")?;
+//! config.stage_timing = true;
+//! let spec = RunSpec {
+//!     label: "minimal".into(),
+//!     config,
+//!     mode: Mode::Single,
+//!     input: InputSource::Generated { rate: None },
+//!     seconds: 1.0,
+//!     safety_margin: 0.8,
+//!     load_threads: 0,
+//!     instances: 1,
+//!     warmup_blocks: 10,
+//! };
+//! let result = run(&spec, &mut |_| {})?;
+//! assert_eq!(result.blocks.blocks, 94); // ceil(1 s × 48 kHz / 512)
+//! assert!(result.blocks.median_us > 0.0);
+//! assert_eq!(result.stages.len(), 8);
+//! # Ok::<(), kmidi_perf::PerfError>(())
+//! ```
+#![warn(missing_docs)]
+
+pub mod alloc;
+mod error;
+pub mod harness;
+pub mod machine;
+pub mod profile;
+pub mod report;
+pub mod stats;
+pub mod sys;
+pub mod targets;
+
+pub use error::{PerfError, write_atomic};

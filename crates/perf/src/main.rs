@@ -1,1 +1,606 @@
-fn main() {}
+//! `kmidi-perf`: the lab's command line. See `kmidi-perf help`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use kmidi_engine::EngineConfig;
+use kmidi_engine::config::PRESETS;
+use kmidi_engine::render::{OutputFormat, render_file};
+use kmidi_perf::alloc::LabAllocator;
+use kmidi_perf::harness::{
+    InputSource, Mode, RunSpec, calibrate, material_bytes, planned_blocks, run,
+};
+use kmidi_perf::machine::Machine;
+use kmidi_perf::report::{CheckReport, RunReport, SCHEMA_VERSION, check_table, run_table};
+use kmidi_perf::targets::{CheckBudget, TargetsFile, Verdict, check};
+use kmidi_perf::{PerfError, write_atomic};
+
+#[global_allocator]
+static ALLOCATOR: LabAllocator = LabAllocator;
+
+#[derive(Parser)]
+#[command(
+    name = "kmidi-perf",
+    version,
+    about = "The kmidi performance lab: deadline simulation, targets, profiles"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct EngineArgs {
+    /// Presets, comma-separated: minimal, band, large (or "all").
+    #[arg(long, default_value = "band")]
+    preset: String,
+    /// An engine config file (TOML) instead of a preset.
+    #[arg(long, conflicts_with = "preset")]
+    config: Option<PathBuf>,
+    /// Engine sample rates, Hz, comma-separated (8000 to 384000).
+    #[arg(long, default_value = "48000")]
+    rates: String,
+    /// Block sizes, frames, comma-separated (1 to 8192).
+    #[arg(long, default_value = "512")]
+    blocks: String,
+    /// Run without the ML models (no ONNX Runtime needed).
+    #[arg(long)]
+    no_ml: bool,
+    /// Do not time each stage (saves ~0.2 µs a block).
+    #[arg(long)]
+    no_stage_timing: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Stream audio through the engine block by block and report deadline figures.
+    Run {
+        #[command(flatten)]
+        engine: EngineArgs,
+        /// The full grid: 44.1/48/96 kHz × 64..2048 frames × all presets.
+        #[arg(long)]
+        grid: bool,
+        /// single, batch, streaming or parallel.
+        #[arg(long, default_value = "single")]
+        mode: String,
+        /// A WAV file (single, streaming, parallel) or a folder of them
+        /// (batch); without it, generated music is used.
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Rate of the generated input, Hz (resampled to the engine rate).
+        #[arg(long)]
+        input_rate: Option<u32>,
+        /// Seconds of generated audio per run (0.1 to 3600).
+        #[arg(long, default_value_t = 20.0, allow_negative_numbers = true)]
+        seconds: f64,
+        /// Safety margin: blocks over this share of the period are counted (0.05 to 1).
+        #[arg(long, default_value_t = 0.8, allow_negative_numbers = true)]
+        margin: f64,
+        /// Streaming: busy threads competing with the audio thread (0 to 64).
+        #[arg(long, default_value_t = 0)]
+        load_threads: usize,
+        /// Parallel: engine instances (1 to 256; default: one per CPU).
+        #[arg(long)]
+        instances: Option<usize>,
+        /// Print JSON (schema kmidi-perf/run) instead of tables.
+        #[arg(long)]
+        json: bool,
+        /// Also write the JSON to this file (atomically).
+        #[arg(long)]
+        save: Option<PathBuf>,
+    },
+    /// Measure each hot path and compare with the targets file: exit 1 on any FAIL.
+    Check {
+        /// The targets file.
+        #[arg(long)]
+        targets: Option<PathBuf>,
+        /// Seconds each workload is timed (0.05 to 60).
+        #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
+        seconds: f64,
+        /// Print JSON (schema kmidi-perf/check) instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Also write the JSON to this file (atomically).
+        #[arg(long)]
+        save: Option<PathBuf>,
+    },
+    /// Run a workload under pprof (flamegraph.svg) or dhat (--memory: dhat-heap.json).
+    Profile {
+        #[command(flatten)]
+        engine: EngineArgs,
+        /// Seconds of generated audio.
+        #[arg(long, default_value_t = 20.0, allow_negative_numbers = true)]
+        seconds: f64,
+        /// Profile the heap with dhat instead of the CPU with pprof.
+        #[arg(long)]
+        memory: bool,
+        /// Where to write the profile.
+        #[arg(long, default_value = "target/kmidi-perf")]
+        out: PathBuf,
+    },
+    /// Render a WAV file through the engine to a stereo WAV (written atomically).
+    Render {
+        /// Input WAV (8-32-bit int or 32-bit float, any channels and rate).
+        input: PathBuf,
+        /// Output WAV.
+        output: PathBuf,
+        #[command(flatten)]
+        engine: EngineArgs,
+        /// int16, int24, int32 or float32.
+        #[arg(long, default_value = "float32")]
+        format: String,
+    },
+}
+
+fn parse_list<T: std::str::FromStr>(
+    what: &'static str,
+    text: &str,
+    allowed: &str,
+    ok: impl Fn(&T) -> bool,
+) -> Result<Vec<T>, PerfError> {
+    let mut out = Vec::new();
+    for part in text.split(',').map(str::trim) {
+        match part.parse::<T>() {
+            Ok(v) if ok(&v) => out.push(v),
+            _ => {
+                return Err(PerfError::Invalid {
+                    what,
+                    value: format!("\"{part}\""),
+                    allowed: format!("allowed {allowed}, comma-separated"),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn range(what: &'static str, v: f64, lo: f64, hi: f64) -> Result<(), PerfError> {
+    if v.is_finite() && (lo..=hi).contains(&v) {
+        Ok(())
+    } else {
+        Err(PerfError::Invalid {
+            what,
+            value: v.to_string(),
+            allowed: format!("allowed {lo} to {hi}"),
+        })
+    }
+}
+
+/// The (label, config) pairs of the grid, at each rate and block.
+fn engine_grid(args: &EngineArgs, full: bool) -> Result<Vec<(String, EngineConfig)>, PerfError> {
+    let (rates_text, blocks_text, presets_text) = if full {
+        ("44100,48000,96000", "64,128,256,512,1024,2048", "all")
+    } else {
+        (
+            args.rates.as_str(),
+            args.blocks.as_str(),
+            args.preset.as_str(),
+        )
+    };
+    let rates: Vec<u32> = parse_list("--rates", rates_text, "8000 to 384000 Hz", |r| {
+        (8_000..=384_000).contains(r)
+    })?;
+    let blocks: Vec<usize> = parse_list("--blocks", blocks_text, "1 to 8192 frames", |b| {
+        (1..=8192).contains(b)
+    })?;
+    let bases: Vec<(String, EngineConfig)> = match &args.config {
+        Some(path) => {
+            let c = EngineConfig::from_file(path)?;
+            let name = path
+                .file_stem()
+                .map_or("config".into(), |s| s.to_string_lossy().into_owned());
+            vec![(name, c)]
+        }
+        None => {
+            let names: Vec<String> = if presets_text == "all" {
+                PRESETS.iter().map(|s| s.to_string()).collect()
+            } else {
+                presets_text
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .collect()
+            };
+            names
+                .into_iter()
+                .map(|n| EngineConfig::preset(&n).map(|c| (n, c)))
+                .collect::<Result<_, _>>()?
+        }
+    };
+    let mut out = Vec::new();
+    for (name, base) in &bases {
+        for &rate in &rates {
+            for &block in &blocks {
+                let mut c = base.clone();
+                if args.config.is_none() || rates.len() > 1 || rate != 48_000 {
+                    c.sample_rate = rate;
+                }
+                if args.config.is_none() || blocks.len() > 1 || block != 512 {
+                    c.block_frames = block;
+                }
+                if args.no_ml {
+                    c.ml.harmony = false;
+                    c.ml.dynamics = false;
+                }
+                c.stage_timing = !args.no_stage_timing;
+                c.validate()?;
+                out.push((name.clone(), c));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn progress_bar(total: u64, hidden: bool) -> ProgressBar {
+    if hidden {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(total);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} blocks {msg}",
+    ) {
+        pb.set_style(style);
+    }
+    pb
+}
+
+fn mode_of(text: &str) -> Result<Mode, PerfError> {
+    Ok(match text {
+        "single" => Mode::Single,
+        "batch" => Mode::Batch,
+        "streaming" => Mode::Streaming,
+        "parallel" => Mode::Parallel,
+        other => {
+            return Err(PerfError::invalid(
+                "--mode",
+                format!("\"{other}\""),
+                "allowed single, batch, streaming, parallel",
+            ));
+        }
+    })
+}
+
+fn emit_json(
+    json: bool,
+    save: Option<&Path>,
+    value: &impl serde::Serialize,
+) -> Result<(), PerfError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| PerfError::Profiler(format!("cannot encode JSON: {e}")))?;
+    if let Some(path) = save {
+        write_atomic(path, text.as_bytes())?;
+    }
+    if json {
+        println!("{text}");
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn cmd_run(
+    engine: &EngineArgs,
+    grid: bool,
+    mode: &str,
+    input: Option<PathBuf>,
+    input_rate: Option<u32>,
+    seconds: f64,
+    margin: f64,
+    load_threads: usize,
+    instances: Option<usize>,
+    json: bool,
+    save: Option<PathBuf>,
+) -> Result<ExitCode, PerfError> {
+    let mode = mode_of(mode)?;
+    range("--seconds", seconds, 0.1, 3600.0)?;
+    range("--margin", margin, 0.05, 1.0)?;
+    range("--load-threads", load_threads as f64, 0.0, 64.0)?;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let instances = instances.unwrap_or(cpus);
+    range("--instances", instances as f64, 1.0, 256.0)?;
+    if let Some(r) = input_rate {
+        range("--input-rate", r as f64, 8_000.0, 384_000.0)?;
+    }
+    let source = match (&input, mode) {
+        (Some(p), Mode::Batch) => {
+            if !p.is_dir() {
+                return Err(PerfError::file(p, "batch mode needs a folder of WAV files"));
+            }
+            InputSource::Folder(p.clone())
+        }
+        (None, Mode::Batch) => {
+            return Err(PerfError::invalid(
+                "--input",
+                "(none)",
+                "batch mode needs --input DIR, a folder of WAV files",
+            ));
+        }
+        (Some(p), _) => {
+            if p.is_dir() {
+                return Err(PerfError::file(
+                    p,
+                    "is a folder: use --mode batch, or give one WAV file",
+                ));
+            }
+            InputSource::File(p.clone())
+        }
+        (None, _) => InputSource::Generated { rate: input_rate },
+    };
+    let points = engine_grid(engine, grid)?;
+    // Check every input file before the first long run.
+    match &source {
+        InputSource::File(p) => {
+            kmidi_engine::render::WavSource::open(p)?;
+        }
+        InputSource::Folder(d) => {
+            for f in kmidi_perf::harness::wav_files(d)? {
+                kmidi_engine::render::WavSource::open(&f)?;
+            }
+        }
+        InputSource::Generated { .. } => {}
+    }
+    let machine = Machine::detect();
+    let max_rate = points
+        .iter()
+        .map(|(_, c)| c.sample_rate)
+        .max()
+        .unwrap_or(48_000);
+    let harness = calibrate(material_bytes(input_rate.unwrap_or(max_rate).max(max_rate)));
+    let specs: Vec<RunSpec> = points
+        .into_iter()
+        .map(|(label, config)| RunSpec {
+            label,
+            config,
+            mode,
+            input: source.clone(),
+            seconds,
+            safety_margin: margin,
+            load_threads,
+            instances,
+            warmup_blocks: 20,
+        })
+        .collect();
+    let total: u64 = specs.iter().map(planned_blocks).sum();
+    let pb = progress_bar(total, json);
+    let mut results = Vec::new();
+    for spec in &specs {
+        pb.set_message(format!(
+            "{} {} Hz / {}",
+            spec.label, spec.config.sample_rate, spec.config.block_frames
+        ));
+        let r = run(spec, &mut |n| pb.inc(n));
+        match r {
+            Ok(r) => results.push(r),
+            Err(e) => {
+                pb.finish_and_clear();
+                return Err(e);
+            }
+        }
+    }
+    pb.finish_and_clear();
+    let allocations: u64 = results.iter().map(|r| r.audio_thread_allocations).sum();
+    let report = RunReport {
+        schema: "kmidi-perf/run".into(),
+        schema_version: SCHEMA_VERSION,
+        machine,
+        harness,
+        results,
+    };
+    if !json {
+        print!("{}", run_table(&report));
+    }
+    emit_json(json, save.as_deref(), &report)?;
+    if allocations > 0 {
+        eprintln!("kmidi-perf: FAIL: {allocations} allocations on the audio thread (must be 0)");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn default_targets() -> PathBuf {
+    let local = PathBuf::from("perf-targets.toml");
+    if local.is_file() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../perf-targets.toml")
+}
+
+fn cmd_check(
+    targets: Option<PathBuf>,
+    seconds: f64,
+    json: bool,
+    save: Option<PathBuf>,
+) -> Result<ExitCode, PerfError> {
+    range("--seconds", seconds, 0.05, 60.0)?;
+    let path = targets.unwrap_or_else(default_targets);
+    let file = TargetsFile::load(&path)?;
+    let machine = Machine::detect();
+    let pb = if json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner()
+    };
+    let results = check(&file, CheckBudget { seconds }, &mut |w| {
+        pb.set_message(format!("measuring {w}"));
+        pb.tick();
+    })?;
+    pb.finish_and_clear();
+    let passed = results.iter().all(|r| r.verdict == Verdict::Pass);
+    let report = CheckReport {
+        schema: "kmidi-perf/check".into(),
+        schema_version: SCHEMA_VERSION,
+        machine,
+        targets_file: path.display().to_string(),
+        results,
+        passed,
+    };
+    if !json {
+        print!("{}", check_table(&report));
+    }
+    emit_json(json, save.as_deref(), &report)?;
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn cmd_profile(
+    engine: &EngineArgs,
+    seconds: f64,
+    memory: bool,
+    out: &Path,
+) -> Result<ExitCode, PerfError> {
+    range("--seconds", seconds, 0.1, 3600.0)?;
+    let mut points = engine_grid(engine, false)?;
+    if points.len() != 1 {
+        return Err(PerfError::invalid(
+            "--preset/--rates/--blocks",
+            format!("{} combinations", points.len()),
+            "profile takes one preset, one rate and one block size",
+        ));
+    }
+    let (label, config) = points.remove(0);
+    let spec = RunSpec {
+        label,
+        config,
+        mode: Mode::Single,
+        input: InputSource::Generated { rate: None },
+        seconds,
+        safety_margin: 0.8,
+        load_threads: 0,
+        instances: 1,
+        warmup_blocks: 20,
+    };
+    if memory {
+        let (path, totals, r) = kmidi_perf::profile::heap_profile(&spec, out)?;
+        println!(
+            "{}: {} allocations, {:.1} MB in total, {:.1} MB at peak over {} blocks (build and run); view with dhat's dh_view.html",
+            path.display(),
+            totals.total_blocks,
+            totals.total_bytes as f64 / 1048576.0,
+            totals.max_bytes as f64 / 1048576.0,
+            r.blocks.blocks
+        );
+    } else {
+        let (path, r) = kmidi_perf::profile::cpu_flamegraph(&spec, out)?;
+        println!(
+            "{}: {} blocks of {} at {} Hz / {} frames, median {:.2} µs",
+            path.display(),
+            r.blocks.blocks,
+            r.preset,
+            r.sample_rate,
+            r.block_frames,
+            r.blocks.median_us
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_render(
+    input: &Path,
+    output: &Path,
+    engine: &EngineArgs,
+    format: &str,
+) -> Result<ExitCode, PerfError> {
+    let format: OutputFormat = format
+        .parse()
+        .map_err(|e: String| PerfError::invalid("--format", format!("\"{format}\""), e))?;
+    let mut points = engine_grid(engine, false)?;
+    if points.len() != 1 {
+        return Err(PerfError::invalid(
+            "--preset/--rates/--blocks",
+            format!("{} combinations", points.len()),
+            "render takes one preset, one rate and one block size",
+        ));
+    }
+    let (_, config) = points.remove(0);
+    let r = render_file(config, input, output, format)?;
+    println!(
+        "{}: {:.2} s of {} ch {} Hz {} → {} frames at {} Hz, {:.0}× real time",
+        output.display(),
+        r.input.seconds(),
+        r.input.channels,
+        r.input.sample_rate,
+        r.input.format,
+        r.output_frames,
+        r.output_rate,
+        r.speed()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
+                || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            // One line: clap's first line names the bad argument.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!(
+                "kmidi-perf: {} (see kmidi-perf help)",
+                first.trim_start_matches("error: ")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Run {
+            engine,
+            grid,
+            mode,
+            input,
+            input_rate,
+            seconds,
+            margin,
+            load_threads,
+            instances,
+            json,
+            save,
+        } => cmd_run(
+            &engine,
+            grid,
+            &mode,
+            input,
+            input_rate,
+            seconds,
+            margin,
+            load_threads,
+            instances,
+            json,
+            save,
+        ),
+        Command::Check {
+            targets,
+            seconds,
+            json,
+            save,
+        } => cmd_check(targets, seconds, json, save),
+        Command::Profile {
+            engine,
+            seconds,
+            memory,
+            out,
+        } => cmd_profile(&engine, seconds, memory, &out),
+        Command::Render {
+            input,
+            output,
+            engine,
+            format,
+        } => cmd_render(&input, &output, &engine, &format),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kmidi-perf: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The lab's one error type: every message is one line that names the
+//! file or value at fault and what is allowed.
+
+use std::path::PathBuf;
+
+use kmidi_engine::EngineError;
+
+/// What went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum PerfError {
+    /// The engine could not be built or fed (bad config, missing ONNX
+    /// Runtime, unreadable WAV...).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// A model could not be loaded or run.
+    #[error(transparent)]
+    Ml(#[from] kmidi_ml::MlError),
+    /// A command-line value is out of range.
+    #[error("{what} = {value}: {allowed}")]
+    Invalid {
+        /// The option.
+        what: &'static str,
+        /// The value given.
+        value: String,
+        /// What is allowed.
+        allowed: String,
+    },
+    /// A file could not be read, parsed or written.
+    #[error("{path}: {detail}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+    /// A profiler failed.
+    #[error("profiler: {0}")]
+    Profiler(String),
+}
+
+impl PerfError {
+    /// A [`PerfError::File`], flattened to one line.
+    pub fn file(path: impl Into<PathBuf>, detail: impl std::fmt::Display) -> Self {
+        PerfError::File {
+            path: path.into(),
+            detail: detail.to_string().replace('\n', " "),
+        }
+    }
+
+    /// A [`PerfError::Invalid`].
+    pub fn invalid(
+        what: &'static str,
+        value: impl std::fmt::Display,
+        allowed: impl Into<String>,
+    ) -> Self {
+        PerfError::Invalid {
+            what,
+            value: value.to_string(),
+            allowed: allowed.into(),
+        }
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, then a
+/// rename, so a reader never sees half a file and a failure keeps the old one.
+///
+/// # Errors
+/// [`PerfError::File`] naming `path`.
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), PerfError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| PerfError::file(dir, e))?;
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let result = std::fs::write(&temp, bytes).and_then(|()| std::fs::rename(&temp, path));
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&temp);
+        return Err(PerfError::file(path, format!("cannot write: {e}")));
+    }
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! Process figures from the OS: peak resident memory and CPU time.
+
+use rustix::time::{ClockId, clock_gettime};
+
+fn status_kib(key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = text.lines().find(|l| l.starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Peak resident set size of this process so far, bytes (`VmHWM`); 0 where
+/// /proc is not available.
+pub fn peak_rss_bytes() -> u64 {
+    status_kib("VmHWM:").map_or(0, |k| k * 1024)
+}
+
+/// Resident set size now, bytes (`VmRSS`).
+pub fn rss_bytes() -> u64 {
+    status_kib("VmRSS:").map_or(0, |k| k * 1024)
+}
+
+fn seconds(clock: ClockId) -> f64 {
+    let t = clock_gettime(clock);
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
+
+/// CPU time of the whole process (every thread), seconds.
+pub fn process_cpu_seconds() -> f64 {
+    seconds(ClockId::ProcessCPUTime)
+}
+
+/// CPU time of the calling thread, seconds.
+pub fn thread_cpu_seconds() -> f64 {
+    seconds(ClockId::ThreadCPUTime)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_and_cpu_time_move_the_right_way() {
+        let before = thread_cpu_seconds();
+        let mut x = 0u64;
+        for i in 0..20_000_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+        }
+        assert!(thread_cpu_seconds() > before);
+        assert!(process_cpu_seconds() >= thread_cpu_seconds());
+        let rss = rss_bytes();
+        assert!(rss > 1 << 20);
+        let big = vec![1u8; 64 << 20];
+        std::hint::black_box(&big);
+        assert!(peak_rss_bytes() >= rss + (60 << 20));
+    }
+}
