@@ -7,7 +7,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-AREAS="mixer dsp resampling memory harmony groove ml"
+AREAS="mixer dsp resampling memory harmony groove ml engine"
 GUNGRAUN_VERSION="$(sed -n 's/^gungraun = "\(.*\)"/\1/p' Cargo.toml)"
 
 usage() {
@@ -30,6 +30,9 @@ usage: scripts/bench.sh <command> [args]
                        writes dhat-prepare.json and dhat-heap.json, prints totals
   summary [baseline]   median and DSP load at 48 kHz / 512 for every process
                        bench, from Criterion's files (default: the last run)
+  lab [args]           kmidi-perf (release build): run, check, profile, render;
+                       e.g. scripts/bench.sh lab run --grid
+  check                kmidi-perf check against perf-targets.toml (exit 1 on FAIL)
   help                 this text
 USAGE
 }
@@ -55,7 +58,7 @@ case "$cmd" in
     cargo bench --workspace -- "$@"
     echo "reports: $ROOT/target/criterion/report/index.html"
     ;;
-  mixer|dsp|resampling|memory|harmony|groove|ml)
+  mixer|dsp|resampling|memory|harmony|groove|ml|engine)
     cargo bench -p kmidi-benches --bench "$cmd" -- "$@"
     ;;
   quick)
@@ -98,6 +101,12 @@ case "$cmd" in
     ;;
   summary)
     python3 scripts/bench_summary.py "$@"
+    ;;
+  lab)
+    cargo run --release -q -p kmidi-perf -- "$@"
+    ;;
+  check)
+    cargo run --release -q -p kmidi-perf -- check "$@"
     ;;
   help|-h|--help)
     usage

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the tests that exercise kmidi-dsp's unsafe code (the ring buffer and
-# the counting allocator) under valgrind
+# Runs the tests that exercise the workspace's unsafe code (kmidi-dsp's ring
+# buffer and counting allocator, kmidi-perf's switching allocator) under valgrind
 # memcheck. Miri is not available on these machines; memcheck sees
 # uninitialised reads, out-of-bounds accesses and leaks in the real binary.
 # The workspace builds for the baseline x86-64 target (no AVX-512), which
@@ -11,7 +11,8 @@ if ! command -v valgrind >/dev/null; then
   echo "memcheck.sh: valgrind is not installed (apt-get install valgrind)" >&2
   exit 1
 fi
-bins=$(cargo test -p kmidi-dsp --test ring_buffer --test zero_alloc --no-run --message-format=json 2>/dev/null \
+bins=$( { cargo test -p kmidi-dsp --test ring_buffer --test zero_alloc --no-run --message-format=json 2>/dev/null;
+          cargo test -p kmidi-perf --test lab_allocator --no-run --message-format=json 2>/dev/null; } \
   | python3 -c 'import sys, json
 for line in sys.stdin:
     try: m = json.loads(line)
