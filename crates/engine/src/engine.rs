@@ -7,12 +7,13 @@ use kmidi_dsp::mixer::{MixBuses, Mixer, MixerConfig, MixerHandle, StripLayout};
 use kmidi_dsp::resampler::{Resampler, ResamplerConfig};
 use kmidi_dsp::{AudioBuffer, ConfigError, Processor, StreamSpec};
 use kmidi_groove::onset::{OnsetConfig, OnsetDetector};
-use kmidi_groove::scheduler::{BlockEvent, BlockScheduler};
+use kmidi_groove::scheduler::BlockEvent;
 use kmidi_harmony::detect::{ChordDetector, Detection, DetectorConfig, KeyEstimate};
 
 use crate::EngineError;
 use crate::config::EngineConfig;
-use crate::groove_track::{build_scheduler, is_note_on};
+use crate::config::GrooveConfig;
+use crate::groove_track::{LoopedGroove, is_note_on};
 use crate::ml_tap::{MlInsights, MlTap};
 use crate::timing::{Stage, StageClock, StageNanos};
 
@@ -191,6 +192,61 @@ impl EngineControl {
     }
 }
 
+/// New grooves in flight to the audio thread.
+const GROOVE_SLOTS: usize = 2;
+
+/// Changes the engine's groove (tempo, swing, pattern or MIDI file) while
+/// it plays, from a control thread. The new scheduler is built here (it
+/// allocates), handed to the audio thread through a wait-free ring, and
+/// takes over at the next block at the same position in its loop, so a
+/// tempo change lands on the beat. The old one comes back through a second
+/// ring and is freed here, never on the audio thread.
+pub struct GrooveControl {
+    sample_rate: u32,
+    to_audio: rtrb::Producer<Box<LoopedGroove>>,
+    from_audio: rtrb::Consumer<Box<LoopedGroove>>,
+}
+
+impl std::fmt::Debug for GrooveControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrooveControl")
+            .field("sample_rate", &self.sample_rate)
+            .finish()
+    }
+}
+
+impl GrooveControl {
+    /// Builds the groove for `config` and queues it for the audio thread.
+    ///
+    /// # Errors
+    /// [`EngineError::Config`] for bad settings or a full queue (the audio
+    /// thread has not run since the last two changes);
+    /// [`EngineError::Groove`] for an unreadable MIDI file.
+    pub fn set(&mut self, config: &GrooveConfig) -> Result<(), EngineError> {
+        self.collect();
+        let mut check = EngineConfig::preset("minimal")?;
+        check.groove = config.clone();
+        check.groove.enabled = true;
+        check.validate()?;
+        let groove = Box::new(LoopedGroove::new(config, self.sample_rate)?);
+        self.to_audio.push(groove).map_err(|_| {
+            EngineError::config(
+                "groove",
+                "two changes are already waiting for the audio thread: process a block first",
+            )
+        })
+    }
+
+    /// Frees the grooves the audio thread has handed back.
+    pub fn collect(&mut self) -> usize {
+        let mut n = 0;
+        while self.from_audio.pop().is_ok() {
+            n += 1;
+        }
+        n
+    }
+}
+
 /// The engine graph. See the [crate docs](crate).
 pub struct Engine {
     config: EngineConfig,
@@ -205,7 +261,10 @@ pub struct Engine {
     chords: Option<ChordDetector>,
     onsets: Option<OnsetDetector>,
     ml: Option<MlTap>,
-    scheduler: Option<BlockScheduler>,
+    groove: Option<Box<LoopedGroove>>,
+    groove_in: rtrb::Consumer<Box<LoopedGroove>>,
+    groove_out: rtrb::Producer<Box<LoopedGroove>>,
+    groove_control: Option<GrooveControl>,
     events: Vec<BlockEvent>,
     clock: StageClock,
     stats: EngineStats,
@@ -314,11 +373,16 @@ impl Engine {
         } else {
             None
         };
-        let scheduler = if config.groove.enabled {
-            Some(build_scheduler(&config.groove, rate)?)
+        let groove = if config.groove.enabled {
+            Some(Box::new(LoopedGroove::new(&config.groove, rate)?))
         } else {
             None
         };
+        // Returns can number at most the changes in flight plus the one
+        // playing, so this ring never fills and the audio thread never has
+        // to free a groove itself.
+        let (to_audio, groove_in) = rtrb::RingBuffer::new(GROOVE_SLOTS);
+        let (groove_out, from_audio) = rtrb::RingBuffer::new(GROOVE_SLOTS + 2);
         Ok(Self {
             clock: StageClock::new(config.stage_timing),
             config,
@@ -333,7 +397,14 @@ impl Engine {
             chords,
             onsets,
             ml,
-            scheduler,
+            groove,
+            groove_in,
+            groove_out,
+            groove_control: Some(GrooveControl {
+                sample_rate: rate,
+                to_audio,
+                from_audio,
+            }),
             events: Vec::with_capacity(MAX_EVENTS_PER_BLOCK),
             stats: EngineStats::default(),
         })
@@ -357,6 +428,16 @@ impl Engine {
     /// Input rate ÷ engine rate.
     pub fn input_rate_ratio(&self) -> f64 {
         self.input.rate_ratio
+    }
+
+    /// The groove's control side, once (later calls return `None`).
+    pub fn take_groove_control(&mut self) -> Option<GrooveControl> {
+        self.groove_control.take()
+    }
+
+    /// Where the groove's playhead is in its loop, 0 to 1.
+    pub fn groove_phase(&self) -> Option<f64> {
+        self.groove.as_ref().map(|g| g.phase())
     }
 
     /// The lock-free control handle.
@@ -525,7 +606,19 @@ impl Engine {
         self.clock.lap(Stage::MlFeed);
 
         self.events.clear();
-        if let Some(s) = self.scheduler.as_mut() {
+        if let Ok(mut next) = self.groove_in.pop() {
+            if let Some(old) = self.groove.take() {
+                next.seek_phase(old.phase());
+                if let Err(rtrb::PushError::Full(old)) = self.groove_out.push(old) {
+                    // Unreachable by the ring sizes; leaking beats freeing
+                    // on the audio thread.
+                    std::mem::forget(old);
+                }
+            }
+            self.groove = Some(next);
+        }
+        if let Some(g) = self.groove.as_mut() {
+            let s = &mut g.scheduler;
             let events = &mut self.events;
             let stats = &mut self.stats;
             s.process_block(frames as u32, |e| {
@@ -582,8 +675,8 @@ impl Engine {
         if let Some(ml) = self.ml.as_mut() {
             ml.reset();
         }
-        if let Some(s) = self.scheduler.as_mut() {
-            s.seek(0);
+        if let Some(g) = self.groove.as_mut() {
+            g.scheduler.seek(0);
         }
         self.events.clear();
         self.clock.clear();

@@ -105,6 +105,42 @@ pub fn build_scheduler(
     Ok(scheduler)
 }
 
+/// A looping scheduler and its loop length, as the engine holds it.
+pub struct LoopedGroove {
+    /// The scheduler, looping on `[0, loop_frames)`.
+    pub scheduler: BlockScheduler,
+    /// Frames in the loop.
+    pub loop_frames: u64,
+}
+
+impl LoopedGroove {
+    /// Builds the groove for `config` at `sample_rate` (allocates).
+    ///
+    /// # Errors
+    /// As [`build_scheduler`].
+    pub fn new(config: &GrooveConfig, sample_rate: u32) -> Result<Self, EngineError> {
+        let scheduler = build_scheduler(config, sample_rate)?;
+        // `build_scheduler` always loops from 0 to the end of the last bar.
+        let loop_frames = scheduler.loop_region().map_or(1, |(_, end)| end.max(1));
+        Ok(Self {
+            scheduler,
+            loop_frames,
+        })
+    }
+
+    /// Where the playhead is in the loop, 0 to 1.
+    pub fn phase(&self) -> f64 {
+        (self.scheduler.position() % self.loop_frames) as f64 / self.loop_frames as f64
+    }
+
+    /// Moves the playhead to `phase` (0 to 1) of the loop: a new groove
+    /// taking over keeps the bar position, so a tempo change lands in time.
+    pub fn seek_phase(&mut self, phase: f64) {
+        let frame = (phase.clamp(0.0, 1.0) * self.loop_frames as f64) as u64;
+        self.scheduler.seek(frame.min(self.loop_frames - 1));
+    }
+}
+
 /// Whether `kind` is a note-on (for counting hits).
 pub fn is_note_on(kind: &EventKind) -> bool {
     matches!(kind, EventKind::NoteOn { velocity, .. } if *velocity > 0)

@@ -54,6 +54,8 @@ pub mod render;
 pub mod timing;
 
 pub use config::EngineConfig;
-pub use engine::{Engine, EngineControl, EngineStats, InputClock, MAX_EVENTS_PER_BLOCK};
+pub use engine::{
+    Engine, EngineControl, EngineStats, GrooveControl, InputClock, MAX_EVENTS_PER_BLOCK,
+};
 pub use error::EngineError;
 pub use timing::Stage;

@@ -515,3 +515,56 @@ fn the_groove_scheduler_loops_a_midi_file() {
     let e = build_scheduler(&bad, 48_000).err().unwrap().to_string();
     assert!(e.contains("missing.mid"), "{e}");
 }
+
+#[test]
+fn a_live_tempo_change_keeps_the_bar_position_and_changes_the_rate() {
+    let mut config = EngineConfig::preset("minimal").unwrap();
+    config.groove.tempo_bpm = 120.0;
+    config.groove.swing_percent = 50.0;
+    let mut engine = Engine::new(config.clone()).unwrap();
+    let mut control = engine.take_groove_control().unwrap();
+    assert!(engine.take_groove_control().is_none());
+    let input = AudioBuffer::new(1, 512);
+    let mut output = engine.create_output();
+    let note_ons = |engine: &mut Engine, output: &mut AudioBuffer, blocks: usize| {
+        let before = engine.stats().midi_note_ons;
+        for _ in 0..blocks {
+            engine.process(&input, output).unwrap();
+        }
+        engine.stats().midi_note_ons - before
+    };
+    // 4 bars at 120 BPM = 8 s = 750 blocks; play 1.5 bars.
+    let at_120 = note_ons(&mut engine, &mut output, 281);
+    let phase = engine.groove_phase().unwrap();
+    assert!((phase - 281.0 * 512.0 / 384_000.0).abs() < 1e-3, "{phase}");
+    let mut slower = config.groove.clone();
+    slower.tempo_bpm = 60.0;
+    control.set(&slower).unwrap();
+    // The new groove takes over at the same place in its (twice as long) loop.
+    engine.process(&input, &mut output).unwrap();
+    let after = engine.groove_phase().unwrap();
+    assert!(
+        (after - phase).abs() < 2.0 * 512.0 / 768_000.0,
+        "{phase} -> {after}"
+    );
+    assert_eq!(control.collect(), 1);
+    let at_60 = note_ons(&mut engine, &mut output, 281);
+    // Half the tempo, about half the notes in the same time.
+    let ratio = at_60 as f64 / at_120 as f64;
+    assert!((ratio - 0.5).abs() < 0.08, "{at_120} then {at_60}");
+    // Bad settings are refused on the control side; nothing reaches the engine.
+    slower.tempo_bpm = 1000.0;
+    let e = control.set(&slower).unwrap_err().to_string();
+    assert!(e.contains("tempo_bpm"), "{e}");
+    // Two queued changes fill the ring; a third is refused until a block runs.
+    slower.tempo_bpm = 90.0;
+    control.set(&slower).unwrap();
+    control.set(&slower).unwrap();
+    assert!(
+        control
+            .set(&slower)
+            .unwrap_err()
+            .to_string()
+            .contains("process a block")
+    );
+}

@@ -28,7 +28,18 @@ fn run(preset: &str, rate: u32, input_rate: u32, block: usize, blocks: usize) {
     // Varying block lengths up to the maximum, as hosts send them.
     let lengths = [block, block / 2 + 1, 1, block];
     let mut total = 0u64;
+    let mut groove = engine.take_groove_control().unwrap();
     for i in 0..blocks {
+        if i == blocks / 2 {
+            // A tempo change from the control side: built here, swapped in
+            // on the audio thread during the next (counted) block.
+            let change = kmidi_engine::config::GrooveConfig {
+                tempo_bpm: 97.0,
+                swing_percent: 62.0,
+                ..Default::default()
+            };
+            groove.set(&change).unwrap();
+        }
         let frames = lengths[i % lengths.len()].max(1);
         input.set_frames(clock.input_frames(frames)).unwrap();
         player.fill(&mut input);
@@ -37,6 +48,7 @@ fn run(preset: &str, rate: u32, input_rate: u32, block: usize, blocks: usize) {
         r.unwrap();
         total += stats.allocations;
     }
+    assert_eq!(groove.collect(), 1, "the old groove came back to be freed");
     assert_eq!(
         total, 0,
         "{preset} at {rate} Hz (input {input_rate} Hz), {block}-frame blocks: {total} allocations"

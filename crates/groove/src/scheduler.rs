@@ -112,6 +112,11 @@ impl BlockScheduler {
         self.cursor = self.events.partition_point(|e| e.frame < frame);
     }
 
+    /// The loop region, if looping.
+    pub fn loop_region(&self) -> Option<(u64, u64)> {
+        self.looping
+    }
+
     /// Loops `[start, end)` in frames, or stops looping with `None`. A
     /// playhead already past the end jumps to the start at the next block.
     ///
