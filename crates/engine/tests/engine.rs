@@ -364,6 +364,20 @@ fn write_wav(
     w.finalize().unwrap();
 }
 
+/// Temporary files left in `dir`.
+fn temp_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".tmp")
+        })
+        .count()
+}
+
 #[test]
 fn renders_every_wav_format_and_channel_count() {
     let dir = tempfile::tempdir().unwrap();
@@ -401,17 +415,7 @@ fn renders_every_wav_format_and_channel_count() {
         let peak = data[0].iter().fold(0.0f32, |m, x| m.max(x.abs()));
         assert!(peak > 0.05 && peak <= 0.92, "case {i}: peak {peak}");
         // No temporary file is left behind.
-        let leftovers = std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .ends_with(".tmp")
-            })
-            .count();
-        assert_eq!(leftovers, 0);
+        assert_eq!(temp_files(dir.path()), 0);
     }
 }
 
@@ -454,17 +458,7 @@ fn a_corrupt_or_missing_wav_is_a_clear_error_and_keeps_the_old_output() {
     );
     assert!(matches!(e, Err(EngineError::Wav { .. })), "{e:?}");
     assert_eq!(std::fs::read(&output).unwrap(), b"precious");
-    let leftovers = std::fs::read_dir(dir.path())
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .ends_with(".tmp")
-        })
-        .count();
-    assert_eq!(leftovers, 0);
+    assert_eq!(temp_files(dir.path()), 0);
 }
 
 #[test]

@@ -158,6 +158,20 @@ pub struct EngineCounters {
     pub ml_dropped: u64,
 }
 
+impl EngineCounters {
+    /// Adds another engine's counters (the peak is the larger one).
+    fn add(&mut self, other: &EngineCounters) {
+        self.chord_changes += other.chord_changes;
+        self.onsets += other.onsets;
+        self.midi_note_ons += other.midi_note_ons;
+        self.input_underrun_frames += other.input_underrun_frames;
+        self.output_peak = self.output_peak.max(other.output_peak);
+        self.ml_requests += other.ml_requests;
+        self.ml_results += other.ml_results;
+        self.ml_dropped += other.ml_dropped;
+    }
+}
+
 /// The result of one grid point.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
@@ -540,6 +554,32 @@ fn blocks_for(spec: &RunSpec, built: &Built) -> u64 {
     }
 }
 
+/// What a run (or a set of merged runs) adds up to.
+struct Totals {
+    frames: u64,
+    allocations: u64,
+    thread_cpu: f64,
+    process_cpu: f64,
+    wall: f64,
+}
+
+impl RunResult {
+    /// Sets every figure derived from the block times and the totals.
+    fn set_totals(&mut self, times: &BlockTimes, t: Totals) {
+        self.audio_seconds = t.frames as f64 / self.sample_rate as f64;
+        self.process_seconds = times.total_ns() as f64 * 1e-9;
+        self.real_time_factor = self.process_seconds / self.audio_seconds.max(1e-12);
+        self.throughput_frames_per_second = t.frames as f64 / self.process_seconds.max(1e-12);
+        self.wall_seconds = t.wall;
+        self.blocks = times.summary();
+        self.histogram = times.buckets();
+        self.audio_thread_allocations = t.allocations;
+        self.audio_thread_cpu_seconds = t.thread_cpu;
+        self.process_cpu_seconds = t.process_cpu;
+        self.peak_rss_bytes = sys::peak_rss_bytes();
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn result_from(
     spec: &RunSpec,
@@ -553,34 +593,42 @@ fn result_from(
     wall: f64,
 ) -> RunResult {
     let summary = times.summary();
-    let rate = spec.config.sample_rate;
-    let audio_seconds = frames as f64 / rate as f64;
-    let process_seconds = times.total_ns() as f64 * 1e-9;
-    RunResult {
+    let mut r = RunResult {
         preset: spec.label.clone(),
         mode: spec.mode,
-        sample_rate: rate,
+        sample_rate: spec.config.sample_rate,
         block_frames: spec.config.block_frames,
         input_rate: engine.config().effective_input_rate(),
         tracks: spec.config.tracks.len(),
         input,
-        audio_seconds,
-        process_seconds,
-        wall_seconds: wall,
-        real_time_factor: process_seconds / audio_seconds.max(1e-12),
-        throughput_frames_per_second: frames as f64 / process_seconds.max(1e-12),
+        audio_seconds: 0.0,
+        process_seconds: 0.0,
+        wall_seconds: 0.0,
+        real_time_factor: 0.0,
+        throughput_frames_per_second: 0.0,
         blocks: summary,
-        histogram: times.buckets(),
+        histogram: Vec::new(),
         stages: stage_shares(engine, summary.mean_us, summary.period_us),
-        audio_thread_allocations: allocations,
-        audio_thread_cpu_seconds: thread_cpu,
-        process_cpu_seconds: process_cpu,
-        peak_rss_bytes: sys::peak_rss_bytes(),
+        audio_thread_allocations: 0,
+        audio_thread_cpu_seconds: 0.0,
+        process_cpu_seconds: 0.0,
+        peak_rss_bytes: 0,
         engine: counters(engine),
         streaming: None,
         parallel: None,
         batch: None,
-    }
+    };
+    r.set_totals(
+        times,
+        Totals {
+            frames,
+            allocations,
+            thread_cpu,
+            process_cpu,
+            wall,
+        },
+    );
+    r
 }
 
 /// Blocks a spec will time (for progress bars).
@@ -757,19 +805,17 @@ fn run_parallel(spec: &RunSpec, progress: &mut dyn FnMut(u64)) -> Result<RunResu
     }
     let times = merged.unwrap_or_else(|| BlockTimes::new(1.0, spec.safety_margin));
     let mut out = first.unwrap_or(single);
-    let summary = times.summary();
     let aggregate: f64 = speeds.iter().sum();
-    out.audio_seconds = frames as f64 / out.sample_rate as f64;
-    out.process_seconds = times.total_ns() as f64 * 1e-9;
-    out.real_time_factor = out.process_seconds / out.audio_seconds.max(1e-12);
-    out.throughput_frames_per_second = frames as f64 / out.process_seconds.max(1e-12);
-    out.wall_seconds = wall0.elapsed().as_secs_f64();
-    out.blocks = summary;
-    out.histogram = times.buckets();
-    out.audio_thread_allocations = allocations;
-    out.audio_thread_cpu_seconds = thread_cpu;
-    out.process_cpu_seconds = sys::process_cpu_seconds() - cpu0;
-    out.peak_rss_bytes = sys::peak_rss_bytes();
+    out.set_totals(
+        &times,
+        Totals {
+            frames,
+            allocations,
+            thread_cpu,
+            process_cpu: sys::process_cpu_seconds() - cpu0,
+            wall: wall0.elapsed().as_secs_f64(),
+        },
+    );
     out.parallel = Some(ParallelInfo {
         instances: spec.instances,
         single_speed,
@@ -842,14 +888,7 @@ fn run_batch(spec: &RunSpec, progress: &mut dyn FnMut(u64)) -> Result<RunResult,
         );
         let mut c = counters(&built.engine);
         if let Some((_, prev)) = &last {
-            c.chord_changes += prev.chord_changes;
-            c.onsets += prev.onsets;
-            c.midi_note_ons += prev.midi_note_ons;
-            c.input_underrun_frames += prev.input_underrun_frames;
-            c.output_peak = c.output_peak.max(prev.output_peak);
-            c.ml_requests += prev.ml_requests;
-            c.ml_results += prev.ml_results;
-            c.ml_dropped += prev.ml_dropped;
+            c.add(prev);
         }
         match merged.as_mut() {
             Some(m) => m.merge(&d.times),
@@ -860,19 +899,17 @@ fn run_batch(spec: &RunSpec, progress: &mut dyn FnMut(u64)) -> Result<RunResult,
     let wall = wall0.elapsed().as_secs_f64();
     let times = merged.unwrap_or_else(|| BlockTimes::new(1.0, spec.safety_margin));
     let (mut out, counters) = last.ok_or_else(|| PerfError::file(dir, "no .wav files"))?;
-    let summary = times.summary();
     out.input = dir.display().to_string();
-    out.audio_seconds = frames as f64 / out.sample_rate as f64;
-    out.process_seconds = times.total_ns() as f64 * 1e-9;
-    out.real_time_factor = out.process_seconds / out.audio_seconds.max(1e-12);
-    out.throughput_frames_per_second = frames as f64 / out.process_seconds.max(1e-12);
-    out.wall_seconds = wall;
-    out.blocks = summary;
-    out.histogram = times.buckets();
-    out.audio_thread_allocations = allocations;
-    out.audio_thread_cpu_seconds = thread_cpu;
-    out.process_cpu_seconds = sys::process_cpu_seconds() - cpu0;
-    out.peak_rss_bytes = sys::peak_rss_bytes();
+    out.set_totals(
+        &times,
+        Totals {
+            frames,
+            allocations,
+            thread_cpu,
+            process_cpu: sys::process_cpu_seconds() - cpu0,
+            wall,
+        },
+    );
     out.engine = counters;
     out.batch = Some(BatchInfo {
         files: files.len(),

@@ -232,6 +232,19 @@ fn engine_grid(args: &EngineArgs, full: bool) -> Result<Vec<(String, EngineConfi
     Ok(out)
 }
 
+/// The grid of a command that takes exactly one point.
+fn one_point(args: &EngineArgs, command: &str) -> Result<Vec<(String, EngineConfig)>, PerfError> {
+    let points = engine_grid(args, false)?;
+    if points.len() != 1 {
+        return Err(PerfError::invalid(
+            "--preset/--rates/--blocks",
+            format!("{} combinations", points.len()),
+            format!("{command} takes one preset, one rate and one block size"),
+        ));
+    }
+    Ok(points)
+}
+
 fn progress_bar(total: u64, hidden: bool) -> ProgressBar {
     if hidden {
         return ProgressBar::hidden();
@@ -452,14 +465,7 @@ fn cmd_profile(
     out: &Path,
 ) -> Result<ExitCode, PerfError> {
     range("--seconds", seconds, 0.1, 3600.0)?;
-    let mut points = engine_grid(engine, false)?;
-    if points.len() != 1 {
-        return Err(PerfError::invalid(
-            "--preset/--rates/--blocks",
-            format!("{} combinations", points.len()),
-            "profile takes one preset, one rate and one block size",
-        ));
-    }
+    let mut points = one_point(engine, "profile")?;
     let (label, config) = points.remove(0);
     let spec = RunSpec {
         label,
@@ -506,14 +512,7 @@ fn cmd_render(
     let format: OutputFormat = format
         .parse()
         .map_err(|e: String| PerfError::invalid("--format", format!("\"{format}\""), e))?;
-    let mut points = engine_grid(engine, false)?;
-    if points.len() != 1 {
-        return Err(PerfError::invalid(
-            "--preset/--rates/--blocks",
-            format!("{} combinations", points.len()),
-            "render takes one preset, one rate and one block size",
-        ));
-    }
+    let mut points = one_point(engine, "render")?;
     let (_, config) = points.remove(0);
     let r = render_file(config, input, output, format)?;
     println!(
