@@ -10,7 +10,7 @@
 
 use std::hint::black_box;
 
-use gungraun::{library_benchmark, library_benchmark_group, main};
+use gungraun::{Dhat, LibraryBenchmarkConfig, library_benchmark, library_benchmark_group, main};
 use kmidi_benches::{BLOCK, SAMPLE_RATE, signals};
 use kmidi_dsp::biquad::{Biquad, BiquadCoefficients, FilterType};
 use kmidi_dsp::dynamics::{Compressor, CompressorSettings, Limiter, LimiterSettings};
@@ -331,11 +331,30 @@ fn quantize_swing(mut notes: Vec<Note>) -> Vec<Note> {
     notes
 }
 
+fn setup_canary() -> kmidi_benches::canary::Canary {
+    let mut canary = kmidi_benches::canary::Canary::new(kmidi_benches::canary::work_percent());
+    canary.run();
+    canary
+}
+
+/// Scaled by `KMIDI_CANARY_WORK` (passed through to valgrind): 101 makes
+/// exactly 1% more passes, the growth the compare gate must always flag.
+#[library_benchmark]
+#[bench::nominal_512(setup_canary())]
+fn canary(mut canary: kmidi_benches::canary::Canary) -> f32 {
+    black_box(canary.run())
+}
+
 library_benchmark_group!(
     name = hot_paths;
     benchmarks = gain, mixer, biquad, equalizer, compressor, limiter, resampler, ring,
         chord_detector, chord_parse, numeral_realize, voice_leading,
-        onset_detector, scheduler, quantize_swing
+        onset_detector, scheduler, quantize_swing, canary
 );
 
-main!(library_benchmark_groups = hot_paths);
+main!(
+    config = LibraryBenchmarkConfig::default()
+        .tool(Dhat::default())
+        .pass_through_env("KMIDI_CANARY_WORK");
+    library_benchmark_groups = hot_paths
+);

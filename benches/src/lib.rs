@@ -135,6 +135,26 @@ pub mod profiling {
                 Ok(()) => eprintln!("flamegraph: {}", path.display()),
                 Err(e) => eprintln!("flamegraph: cannot write {}: {e}", path.display()),
             }
+            // The same samples as folded stacks (one `root;...;leaf count`
+            // line per stack), which `kmidi-perf ab` diffs into a
+            // differential flamegraph. No thread name at the root, so two
+            // builds' profiles line up.
+            let mut folded = String::new();
+            for (frames, count) in &report.data {
+                let mut line = String::from("bench");
+                for frame in frames.frames.iter().rev() {
+                    for symbol in frame.iter().rev() {
+                        line.push(';');
+                        line.push_str(&symbol.to_string());
+                    }
+                }
+                folded.push_str(&format!("{line} {count}\n"));
+            }
+            let folded_path = benchmark_dir.join("stacks.folded");
+            let tmp = benchmark_dir.join("stacks.folded.tmp");
+            if let Err(e) = fs::write(&tmp, folded).and_then(|()| fs::rename(&tmp, &folded_path)) {
+                eprintln!("flamegraph: cannot write {}: {e}", folded_path.display());
+            }
         }
     }
 }
@@ -315,6 +335,79 @@ pub mod peers {
                 *d = s;
             }
             true
+        }
+    }
+}
+
+/// The canary: a bench whose work is scaled by a setting, so that the
+/// regression detector can be shown to catch a slowdown of known size.
+///
+/// `KMIDI_CANARY_WORK` is the work in percent of nominal (default 100):
+/// `KMIDI_CANARY_WORK=110` makes the bench do exactly 10% more biquad
+/// passes over the same 512-frame block. `kmidi-perf ab` runs the same
+/// binary with two settings to measure how often a 10% slowdown is
+/// flagged, and the instruction-count canary shows a 1% growth.
+pub mod canary {
+    use kmidi_dsp::biquad::{Biquad, BiquadCoefficients, FilterType};
+
+    /// Biquad passes over the block at 100% work.
+    pub const NOMINAL_PASSES: u32 = 100;
+
+    /// The work setting from `KMIDI_CANARY_WORK`, in percent of nominal.
+    ///
+    /// # Panics
+    /// When the variable is set but is not a whole number from 1 to 1000:
+    /// a canary that silently ran at the wrong size would invalidate the
+    /// measurement it exists for.
+    pub fn work_percent() -> u32 {
+        match std::env::var("KMIDI_CANARY_WORK") {
+            Err(_) => 100,
+            Ok(v) => match v.trim().parse::<u32>() {
+                Ok(p) if (1..=1000).contains(&p) => p,
+                _ => panic!("KMIDI_CANARY_WORK={v:?}: expected a whole percent from 1 to 1000"),
+            },
+        }
+    }
+
+    /// A low-pass biquad and the block it filters, repeated `passes` times.
+    pub struct Canary {
+        filter: Biquad,
+        block: Vec<f32>,
+        passes: u32,
+    }
+
+    impl Canary {
+        /// A canary doing `percent`% of nominal work on a 512-frame block.
+        pub fn new(percent: u32) -> Self {
+            let coefficients = BiquadCoefficients::design(
+                FilterType::LowPass,
+                super::SAMPLE_RATE,
+                2_000.0,
+                0.707,
+                0.0,
+            )
+            .expect("constant, valid design");
+            Self {
+                filter: Biquad::new(coefficients),
+                block: super::signals::noise(super::BLOCK, 7),
+                passes: (NOMINAL_PASSES * percent).div_ceil(100),
+            }
+        }
+
+        /// Biquad passes per call.
+        pub fn passes(&self) -> u32 {
+            self.passes
+        }
+
+        /// Runs the work once and returns one sample so it is not elided.
+        pub fn run(&mut self) -> f32 {
+            for _ in 0..self.passes {
+                self.filter.process_block(&mut self.block);
+                // Keep the signal alive: a decaying filter would reach
+                // denormals and then zero, changing the cost per pass.
+                self.block[0] += 0.25;
+            }
+            self.block[0]
         }
     }
 }

@@ -39,9 +39,15 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod ab;
 pub mod alloc;
+pub mod baseline;
+pub mod compare;
 mod error;
+pub mod fingerprint;
 pub mod harness;
+pub mod history;
+pub mod html;
 pub mod machine;
 pub mod profile;
 pub mod report;

@@ -17,6 +17,10 @@ use kmidi_perf::report::{CheckReport, RunReport, SCHEMA_VERSION, check_table, ru
 use kmidi_perf::targets::{CheckBudget, TargetsFile, Verdict, check};
 use kmidi_perf::{PerfError, write_atomic};
 
+mod verdict_cli;
+
+use verdict_cli::{AbArgs, HistoryCommand, ReportArgs, VerdictOutput};
+
 #[global_allocator]
 static ALLOCATOR: LabAllocator = LabAllocator;
 
@@ -119,6 +123,56 @@ enum Command {
         /// Where to write the profile.
         #[arg(long, default_value = "target/kmidi-perf")]
         out: PathBuf,
+    },
+    /// Judge two saved baselines bench by bench: exit 1 on any regression.
+    Compare {
+        /// The base baseline name (as given to --save-baseline).
+        base: String,
+        /// The new baseline name.
+        new: String,
+        /// Criterion's directory (default: $CRITERION_HOME or target/criterion).
+        #[arg(long)]
+        criterion_dir: Option<PathBuf>,
+        /// Where gungraun baselines are saved, one folder per name.
+        #[arg(long, default_value = "target/gungraun-baselines")]
+        gungraun_dir: PathBuf,
+        /// Judge only the benches both baselines have, listing the others.
+        #[arg(long)]
+        allow_missing: bool,
+        /// Compare baselines from different machines, marked UNTRUSTED.
+        #[arg(long)]
+        allow_mismatch: bool,
+        #[command(flatten)]
+        output: VerdictOutput,
+    },
+    /// Build base and head once, run them interleaved (A B A B ...) and judge:
+    /// exit 1 on any regression.
+    Ab {
+        #[command(flatten)]
+        args: AbArgs,
+        #[command(flatten)]
+        output: VerdictOutput,
+    },
+    /// Record runs into the SQLite history, or show trends and slow drift.
+    History {
+        /// The history file.
+        #[arg(long, default_value = "perf-history.sqlite", global = true)]
+        db: PathBuf,
+        #[command(subcommand)]
+        command: HistoryCommand,
+    },
+    /// Write one self-contained HTML report (verdicts, deadlines, trends).
+    Report {
+        #[command(flatten)]
+        args: ReportArgs,
+    },
+    /// Save this machine's fingerprint for a baseline (run right after saving it).
+    Fingerprint {
+        /// The baseline name.
+        baseline: String,
+        /// Criterion's directory (default: $CRITERION_HOME or target/criterion).
+        #[arg(long)]
+        criterion_dir: Option<PathBuf>,
     },
     /// Render a WAV file through the engine to a stereo WAV (written atomically).
     Render {
@@ -594,12 +648,38 @@ fn main() -> ExitCode {
             engine,
             format,
         } => cmd_render(&input, &output, &engine, &format),
+        Command::Compare {
+            base,
+            new,
+            criterion_dir,
+            gungraun_dir,
+            allow_missing,
+            allow_mismatch,
+            output,
+        } => verdict_cli::cmd_compare(
+            &base,
+            &new,
+            criterion_dir,
+            &gungraun_dir,
+            allow_missing,
+            allow_mismatch,
+            &output,
+        ),
+        Command::Ab { args, output } => verdict_cli::cmd_ab(&args, &output),
+        Command::History { db, command } => verdict_cli::cmd_history(&db, &command),
+        Command::Report { args } => verdict_cli::cmd_report(&args),
+        Command::Fingerprint {
+            baseline,
+            criterion_dir,
+        } => verdict_cli::cmd_fingerprint(&baseline, criterion_dir),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
+            // 2, not 1: exit 1 means "a target failed" or "a bench
+            // regressed", so a gate can tell a verdict from a broken run.
             eprintln!("kmidi-perf: error: {e}");
-            ExitCode::FAILURE
+            ExitCode::from(2)
         }
     }
 }

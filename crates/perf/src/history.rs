@@ -1,0 +1,672 @@
+//! Performance history in one SQLite file (rusqlite, bundled SQLite).
+//!
+//! `kmidi-perf history record` stores a run: the commit, the time, the
+//! machine fingerprint, every metric of a saved baseline (Criterion
+//! medians and intervals, instruction and heap-block counts), the
+//! deadline figures of a `kmidi-perf run --json` file, and the verdicts of
+//! a `compare --json` file. Each record is one transaction: a failure
+//! leaves the file as it was. The schema carries its version in
+//! `PRAGMA user_version` and is migrated step by step on open; a file
+//! from a newer kmidi-perf is refused rather than altered.
+//!
+//! `history trend` reads one metric per bench over the last N runs and
+//! flags a **slow drift**: a monotonic trend (Mann-Kendall test, p < 0.01)
+//! whose fitted change over the window (Theil-Sen slope) exceeds the drift
+//! threshold, even when no single step between runs crosses the
+//! regression threshold.
+//!
+//! ```
+//! use kmidi_perf::history::{History, Metric, RunRecord};
+//! let dir = tempfile::tempdir()?;
+//! let mut h = History::open(&dir.path().join("history.sqlite"))?;
+//! for (i, ns) in [100.0, 101.0, 102.0].into_iter().enumerate() {
+//!     h.record(&RunRecord {
+//!         git_commit: format!("c{i}"),
+//!         recorded_at: "2026-11-24T00:00:00Z".into(),
+//!         source: "main".into(),
+//!         fingerprint: None,
+//!         metrics: vec![Metric::new("dsp/biquad", "wall_median_ns", ns)],
+//!         verdicts: vec![],
+//!     })?;
+//! }
+//! let series = h.series("dsp/biquad", "wall_median_ns", 10)?;
+//! assert_eq!(series.len(), 3);
+//! assert_eq!(series[2].value, 102.0);
+//! # Ok::<(), kmidi_perf::PerfError>(())
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, params};
+use serde::Serialize;
+
+use crate::baseline::Baseline;
+use crate::compare::{Comparison, glob_match};
+use crate::error::PerfError;
+use crate::report::RunReport;
+
+/// How long a writer waits for another process's lock before giving up.
+pub const LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// The migrations, in order: entry `i` takes the schema from version `i`
+/// to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: runs, their metrics and verdicts.
+    "CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        git_commit TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        source TEXT NOT NULL,
+        fingerprint TEXT
+     );
+     CREATE TABLE metrics (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        bench TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        value REAL NOT NULL,
+        PRIMARY KEY (run_id, bench, metric)
+     );
+     CREATE TABLE verdicts (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        bench TEXT NOT NULL,
+        verdict TEXT NOT NULL,
+        change_percent REAL,
+        against TEXT NOT NULL,
+        PRIMARY KEY (run_id, bench)
+     );",
+    // 2: trend queries read one bench's metric across runs.
+    "CREATE INDEX metrics_by_bench ON metrics (bench, metric, run_id);",
+];
+
+/// The schema version this kmidi-perf writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// One metric value of one bench.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metric {
+    /// Bench id.
+    pub bench: String,
+    /// Metric name, e.g. `wall_median_ns`, `instructions`.
+    pub metric: String,
+    /// The value.
+    pub value: f64,
+}
+
+impl Metric {
+    /// A metric value.
+    pub fn new(bench: &str, metric: &str, value: f64) -> Self {
+        Self {
+            bench: bench.into(),
+            metric: metric.into(),
+            value,
+        }
+    }
+}
+
+/// A verdict to store.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredVerdict {
+    /// Bench id.
+    pub bench: String,
+    /// `regressed`, `improved` or `unchanged`.
+    pub verdict: String,
+    /// Wall-time (or instruction) change, percent.
+    pub change_percent: Option<f64>,
+    /// The baseline it was judged against.
+    pub against: String,
+}
+
+/// One run to record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunRecord {
+    /// Commit measured.
+    pub git_commit: String,
+    /// When, RFC 3339.
+    pub recorded_at: String,
+    /// Which baseline or run file it came from.
+    pub source: String,
+    /// The machine fingerprint, as JSON.
+    pub fingerprint: Option<String>,
+    /// Every metric.
+    pub metrics: Vec<Metric>,
+    /// Verdicts, when a comparison was recorded with it.
+    pub verdicts: Vec<StoredVerdict>,
+}
+
+/// One point of a trend.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Point {
+    /// Run id (increasing).
+    pub run_id: i64,
+    /// Commit.
+    pub git_commit: String,
+    /// When.
+    pub recorded_at: String,
+    /// The value.
+    pub value: f64,
+}
+
+/// An open history file.
+#[derive(Debug)]
+pub struct History {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn db_error(path: &Path, e: &rusqlite::Error) -> PerfError {
+    use rusqlite::ErrorCode;
+    let detail = match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => format!(
+            "locked by another process (waited {} s); try again when it has finished",
+            LOCK_WAIT.as_secs()
+        ),
+        Some(ErrorCode::NotADatabase) => {
+            "not a SQLite database (corrupt, or another kind of file); move it aside and record again".into()
+        }
+        Some(ErrorCode::DatabaseCorrupt) => {
+            "the SQLite file is corrupt; restore it from a backup or move it aside".into()
+        }
+        _ => format!("history database error: {e}"),
+    };
+    PerfError::file(path, detail)
+}
+
+impl History {
+    /// Opens (creating if needed) and migrates the history file.
+    ///
+    /// # Errors
+    /// [`PerfError::File`] naming the file when it is locked, corrupt, not
+    /// SQLite, or from a newer schema.
+    pub fn open(path: &Path) -> Result<Self, PerfError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| PerfError::file(dir, e))?;
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        )
+        .map_err(|e| db_error(path, &e))?;
+        conn.busy_timeout(LOCK_WAIT)
+            .map_err(|e| db_error(path, &e))?;
+        conn.pragma_update(None, "foreign_keys", true)
+            .map_err(|e| db_error(path, &e))?;
+        let mut h = Self {
+            conn,
+            path: path.to_path_buf(),
+        };
+        h.migrate()?;
+        Ok(h)
+    }
+
+    /// Opens an existing history file read-only (for `trend` and `report`).
+    ///
+    /// # Errors
+    /// As [`History::open`], and when the file does not exist.
+    pub fn open_existing(path: &Path) -> Result<Self, PerfError> {
+        if !path.is_file() {
+            return Err(PerfError::file(
+                path,
+                "no history here: record one with kmidi-perf history record",
+            ));
+        }
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|e| db_error(path, &e))?;
+        conn.busy_timeout(LOCK_WAIT)
+            .map_err(|e| db_error(path, &e))?;
+        let h = Self {
+            conn,
+            path: path.to_path_buf(),
+        };
+        let v = h.version()?;
+        if v != SCHEMA_VERSION {
+            return Err(PerfError::file(
+                path,
+                format!(
+                    "history schema {v}, this kmidi-perf reads {SCHEMA_VERSION}: run history record once to migrate it"
+                ),
+            ));
+        }
+        Ok(h)
+    }
+
+    fn version(&self) -> Result<i64, PerfError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| db_error(&self.path, &e))
+    }
+
+    fn migrate(&mut self) -> Result<(), PerfError> {
+        let path = self.path.clone();
+        let err = |e: rusqlite::Error| db_error(&path, &e);
+        // IMMEDIATE: take the write lock before reading the version, so two
+        // processes cannot both migrate.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(err)?;
+        if version > SCHEMA_VERSION {
+            return Err(PerfError::file(
+                &self.path,
+                format!(
+                    "history schema {version} was written by a newer kmidi-perf (this one knows up to {SCHEMA_VERSION}); it was left untouched"
+                ),
+            ));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.execute_batch(sql).map_err(err)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
+                .map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Stores a run in one transaction and returns its id.
+    ///
+    /// # Errors
+    /// [`PerfError::File`] naming the file; nothing is stored then.
+    pub fn record(&mut self, run: &RunRecord) -> Result<i64, PerfError> {
+        let path = self.path.clone();
+        let err = |e: rusqlite::Error| db_error(&path, &e);
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(err)?;
+        tx.execute(
+            "INSERT INTO runs (git_commit, recorded_at, source, fingerprint) VALUES (?1, ?2, ?3, ?4)",
+            params![run.git_commit, run.recorded_at, run.source, run.fingerprint],
+        )
+        .map_err(err)?;
+        let id = tx.last_insert_rowid();
+        {
+            let mut m = tx
+                .prepare("INSERT OR REPLACE INTO metrics (run_id, bench, metric, value) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(err)?;
+            for x in &run.metrics {
+                if !x.value.is_finite() {
+                    return Err(PerfError::file(
+                        &self.path,
+                        format!(
+                            "{} {} is {}: only finite values are stored; nothing was recorded",
+                            x.bench, x.metric, x.value
+                        ),
+                    ));
+                }
+                m.execute(params![id, x.bench, x.metric, x.value])
+                    .map_err(err)?;
+            }
+            let mut v = tx
+                .prepare("INSERT OR REPLACE INTO verdicts (run_id, bench, verdict, change_percent, against) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .map_err(err)?;
+            for x in &run.verdicts {
+                v.execute(params![id, x.bench, x.verdict, x.change_percent, x.against])
+                    .map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(id)
+    }
+
+    /// Number of runs stored.
+    ///
+    /// # Errors
+    /// [`PerfError::File`] naming the file.
+    pub fn runs(&self) -> Result<i64, PerfError> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM runs", [], |r| r.get(0))
+            .map_err(|e| db_error(&self.path, &e))
+    }
+
+    /// Bench ids that have `metric`, sorted.
+    ///
+    /// # Errors
+    /// [`PerfError::File`] naming the file.
+    pub fn benches(&self, metric: &str) -> Result<Vec<String>, PerfError> {
+        let err = |e: rusqlite::Error| db_error(&self.path, &e);
+        let mut s = self
+            .conn
+            .prepare("SELECT DISTINCT bench FROM metrics WHERE metric = ?1 ORDER BY bench")
+            .map_err(err)?;
+        let rows = s
+            .query_map([metric], |r| r.get::<_, String>(0))
+            .map_err(err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(err)
+    }
+
+    /// The last `last` values of one bench's metric, oldest first.
+    ///
+    /// # Errors
+    /// [`PerfError::File`] naming the file.
+    pub fn series(&self, bench: &str, metric: &str, last: usize) -> Result<Vec<Point>, PerfError> {
+        let err = |e: rusqlite::Error| db_error(&self.path, &e);
+        let mut s = self
+            .conn
+            .prepare(
+                "SELECT r.id, r.git_commit, r.recorded_at, m.value FROM metrics m JOIN runs r ON r.id = m.run_id
+                 WHERE m.bench = ?1 AND m.metric = ?2 ORDER BY r.id DESC LIMIT ?3",
+            )
+            .map_err(err)?;
+        let rows = s
+            .query_map(params![bench, metric, last as i64], |r| {
+                Ok(Point {
+                    run_id: r.get(0)?,
+                    git_commit: r.get(1)?,
+                    recorded_at: r.get(2)?,
+                    value: r.get(3)?,
+                })
+            })
+            .map_err(err)?;
+        let mut v = rows.collect::<Result<Vec<_>, _>>().map_err(err)?;
+        v.reverse();
+        Ok(v)
+    }
+}
+
+/// Every metric of a saved baseline.
+pub fn baseline_metrics(b: &Baseline) -> Vec<Metric> {
+    let mut out = Vec::new();
+    for (id, c) in &b.wall {
+        out.push(Metric::new(id, "wall_median_ns", c.median_ns));
+        out.push(Metric::new(id, "wall_ci_low_ns", c.median_ci_ns.0));
+        out.push(Metric::new(id, "wall_ci_high_ns", c.median_ci_ns.1));
+    }
+    for (id, c) in &b.counted {
+        out.push(Metric::new(id, "instructions", c.instructions as f64));
+        if let Some(a) = c.allocations {
+            out.push(Metric::new(id, "allocations", a as f64));
+        }
+        if let Some(a) = c.allocated_bytes {
+            out.push(Metric::new(id, "allocated_bytes", a as f64));
+        }
+    }
+    out
+}
+
+/// The deadline figures of a `kmidi-perf run --json` report, one bench per
+/// grid point (`run/<preset>/<rate>/<block>`).
+pub fn run_metrics(r: &RunReport) -> Vec<Metric> {
+    let mut out = Vec::new();
+    for x in &r.results {
+        let id = format!("run/{}/{}Hz/{}", x.preset, x.sample_rate, x.block_frames);
+        let b = &x.blocks;
+        for (name, v) in [
+            ("block_median_us", b.median_us),
+            ("block_p99_us", b.p99_us),
+            ("block_max_us", b.max_us),
+            ("dsp_load_mean_percent", b.dsp_load_mean_percent),
+            ("dsp_load_worst_percent", b.dsp_load_worst_percent),
+            ("xruns", b.xruns as f64),
+            (
+                "audio_thread_allocations",
+                x.audio_thread_allocations as f64,
+            ),
+        ] {
+            out.push(Metric::new(&id, name, v));
+        }
+        for s in &x.stages {
+            out.push(Metric::new(
+                &id,
+                &format!("stage_{}_us", s.stage),
+                s.mean_us,
+            ));
+        }
+    }
+    out
+}
+
+/// The verdicts of a comparison.
+pub fn comparison_verdicts(c: &Comparison) -> Vec<StoredVerdict> {
+    c.benches
+        .iter()
+        .map(|b| StoredVerdict {
+            bench: b.id.clone(),
+            verdict: b.verdict.as_str().into(),
+            change_percent: b
+                .wall
+                .as_ref()
+                .map(|w| w.change_percent)
+                .or(b.instructions.map(|i| i.change_percent)),
+            against: c.base.clone(),
+        })
+        .collect()
+}
+
+/// A trend of one bench's metric with its drift analysis.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Trend {
+    /// Bench id.
+    pub bench: String,
+    /// Metric.
+    pub metric: String,
+    /// Oldest first.
+    pub points: Vec<Point>,
+    /// Theil-Sen fitted change from the first to the last run, percent of
+    /// the series median.
+    pub fitted_change_percent: f64,
+    /// The largest single step between consecutive runs, percent.
+    pub largest_step_percent: f64,
+    /// Mann-Kendall two-sided p-value of a monotonic trend.
+    pub trend_p_value: f64,
+    /// A slow drift: significant trend, fitted change beyond the drift
+    /// threshold, and no single step beyond the step threshold.
+    pub slow_drift: bool,
+    /// Some single step went beyond the step threshold.
+    pub step_change: bool,
+}
+
+/// The standard normal CDF (Abramowitz and Stegun 7.1.26 erf, |error|
+/// < 1.5e-7).
+fn normal_cdf(z: f64) -> f64 {
+    let x = z.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * x);
+    let poly = t
+        * (0.254_829_592
+            + t * (-0.284_496_736
+                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erf = 1.0 - poly * (-x * x).exp();
+    if z >= 0.0 {
+        0.5 * (1.0 + erf)
+    } else {
+        0.5 * (1.0 - erf)
+    }
+}
+
+/// Mann-Kendall test: the two-sided p-value of a monotonic trend in
+/// `xs` (1 for fewer than 4 points).
+pub fn mann_kendall_p(xs: &[f64]) -> f64 {
+    let n = xs.len();
+    if n < 4 {
+        return 1.0;
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        for j in i + 1..n {
+            s += (xs[j] - xs[i]).signum() * f64::from(u8::from(xs[j] != xs[i]));
+        }
+    }
+    let nf = n as f64;
+    let var = nf * (nf - 1.0) * (2.0 * nf + 5.0) / 18.0;
+    let z = if s > 0.0 {
+        (s - 1.0) / var.sqrt()
+    } else if s < 0.0 {
+        (s + 1.0) / var.sqrt()
+    } else {
+        0.0
+    };
+    2.0 * (1.0 - normal_cdf(z.abs()))
+}
+
+/// Theil-Sen slope: the median of all pairwise slopes.
+pub fn theil_sen_slope(xs: &[f64]) -> f64 {
+    let mut slopes = Vec::new();
+    for i in 0..xs.len() {
+        for j in i + 1..xs.len() {
+            slopes.push((xs[j] - xs[i]) / (j - i) as f64);
+        }
+    }
+    if slopes.is_empty() {
+        return 0.0;
+    }
+    slopes.sort_by(f64::total_cmp);
+    let n = slopes.len();
+    if n % 2 == 1 {
+        slopes[n / 2]
+    } else {
+        (slopes[n / 2 - 1] + slopes[n / 2]) / 2.0
+    }
+}
+
+/// Analyses a series: `drift_percent` is the smallest fitted change over
+/// the window that counts as drift, `step_percent` the regression
+/// threshold for one step.
+pub fn analyse(
+    bench: &str,
+    metric: &str,
+    points: Vec<Point>,
+    drift_percent: f64,
+    step_percent: f64,
+) -> Trend {
+    let xs: Vec<f64> = points.iter().map(|p| p.value).collect();
+    let mut sorted = xs.clone();
+    sorted.sort_by(f64::total_cmp);
+    let center = if sorted.is_empty() {
+        0.0
+    } else {
+        sorted[sorted.len() / 2]
+    };
+    let fitted = if xs.len() >= 2 && center != 0.0 {
+        theil_sen_slope(&xs) * (xs.len() - 1) as f64 / center * 100.0
+    } else {
+        0.0
+    };
+    let largest_step = xs
+        .windows(2)
+        .filter(|w| w[0] != 0.0)
+        .map(|w| (w[1] / w[0] - 1.0) * 100.0)
+        .fold(0.0_f64, |m, s| if s.abs() > m.abs() { s } else { m });
+    let p = mann_kendall_p(&xs);
+    let step_change = largest_step.abs() > step_percent;
+    Trend {
+        bench: bench.into(),
+        metric: metric.into(),
+        points,
+        fitted_change_percent: fitted,
+        largest_step_percent: largest_step,
+        trend_p_value: p,
+        slow_drift: p < 0.01 && fitted.abs() >= drift_percent && !step_change,
+        step_change,
+    }
+}
+
+/// The trends of every bench matching `pattern` (glob, `*` wildcards).
+///
+/// # Errors
+/// [`PerfError::File`] naming the file.
+pub fn trends(
+    h: &History,
+    pattern: Option<&str>,
+    metric: &str,
+    last: usize,
+    drift_percent: f64,
+    step_percent: f64,
+) -> Result<Vec<Trend>, PerfError> {
+    let mut out = Vec::new();
+    for bench in h.benches(metric)? {
+        if pattern.is_some_and(|p| !glob_match(p, &bench)) {
+            continue;
+        }
+        let points = h.series(&bench, metric, last)?;
+        out.push(analyse(&bench, metric, points, drift_percent, step_percent));
+    }
+    Ok(out)
+}
+
+/// A terminal sparkline of `xs` (eight levels).
+pub fn sparkline(xs: &[f64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let (lo, hi) = xs
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), x| {
+            (l.min(*x), h.max(*x))
+        });
+    xs.iter()
+        .map(|x| {
+            if hi > lo {
+                BARS[(((x - lo) / (hi - lo)) * 7.0).round() as usize]
+            } else {
+                BARS[3]
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pts(xs: &[f64]) -> Vec<Point> {
+        xs.iter()
+            .enumerate()
+            .map(|(i, v)| Point {
+                run_id: i as i64,
+                git_commit: format!("c{i}"),
+                recorded_at: String::new(),
+                value: *v,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn slow_drift_is_flagged_though_no_step_crosses_the_threshold() {
+        // +1.5% per commit over 12 commits, with ±0.5% noise: +16% in all,
+        // no single step above 3%.
+        let xs: Vec<f64> = (0..12)
+            .map(|i| 100.0 * (1.0 + 0.015 * i as f64) * if i % 2 == 0 { 1.005 } else { 0.995 })
+            .collect();
+        let t = analyse("b", "wall_median_ns", pts(&xs), 5.0, 10.0);
+        assert!(t.slow_drift, "{t:?}");
+        assert!(
+            !t.step_change && t.largest_step_percent.abs() < 3.0,
+            "{t:?}"
+        );
+        assert!(
+            t.fitted_change_percent > 12.0 && t.trend_p_value < 0.001,
+            "{t:?}"
+        );
+    }
+
+    #[test]
+    fn noise_and_single_steps_are_not_drift() {
+        let noise = [
+            100.0, 103.0, 98.0, 101.0, 99.0, 102.0, 97.0, 101.0, 100.0, 99.0,
+        ];
+        let t = analyse("b", "m", pts(&noise), 5.0, 10.0);
+        assert!(!t.slow_drift && !t.step_change, "{t:?}");
+        let step = [
+            100.0, 100.0, 101.0, 100.0, 100.0, 130.0, 130.0, 131.0, 130.0, 130.0,
+        ];
+        let t = analyse("b", "m", pts(&step), 5.0, 10.0);
+        assert!(t.step_change && !t.slow_drift, "{t:?}");
+    }
+
+    #[test]
+    fn sparkline_spans_the_range() {
+        assert_eq!(sparkline(&[1.0, 2.0, 3.0]), "▁▅█");
+        assert_eq!(sparkline(&[5.0, 5.0]), "▄▄");
+    }
+
+    #[test]
+    fn normal_cdf_matches_tables() {
+        assert!((normal_cdf(0.0) - 0.5).abs() < 1e-7);
+        assert!((normal_cdf(1.96) - 0.975).abs() < 1e-4);
+        assert!((normal_cdf(-1.0) - 0.158_655).abs() < 1e-5);
+    }
+}

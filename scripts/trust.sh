@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# How far the regression gate can be trusted on this machine
+# (docs/PERFORMANCE.md, "Measured trust"). Three experiments:
+#
+#   scripts/trust.sh aa [N]      N A/A comparisons of the quick suite: the
+#                                bench binaries are built once, the quick
+#                                suite is run N+1 times with no code change,
+#                                and `kmidi-perf compare` judges each run
+#                                against the one before. Reports the share
+#                                of benches flagged as regressions.
+#   scripts/trust.sh canary [N]  N interleaved A/B runs (`kmidi-perf ab`) of
+#                                the canary bench at 100% against 110% work.
+#                                Reports how many flagged it.
+#   scripts/trust.sh iai-canary [N]
+#                                N instruction-count runs of the canary at
+#                                100% against 101% work, each compared by
+#                                `kmidi-perf compare`. Reports how many
+#                                flagged it.
+#
+# Everything goes under target/kmidi-perf/trust/; nothing else is touched.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+OUT="$ROOT/target/kmidi-perf/trust"
+export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$ROOT/target/onnxruntime/libonnxruntime.so.1.32.0}"
+die() { echo "trust.sh: $*" >&2; exit 2; }
+PERF="$ROOT/target/release/kmidi-perf"
+
+build_lab() {
+  cargo build --release -q -p kmidi-perf -j2
+}
+
+# Paths of the Criterion bench executables, built once.
+bench_executables() {
+  cargo bench --workspace --no-run --message-format=json -j2 2>/dev/null \
+    | python3 -c '
+import json, sys
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") == "compiler-artifact" and "bench" in m["target"]["kind"] and m.get("executable"):
+        print(m["executable"])
+'
+}
+
+cmd="${1:-help}"
+shift || true
+case "$cmd" in
+  aa)
+    n="${1:-10}"
+    build_lab
+    mapfile -t exes < <(bench_executables)
+    [ "${#exes[@]}" -gt 0 ] || die "no bench executables were built"
+    home="$OUT/aa/criterion"
+    rm -rf "$OUT/aa"; mkdir -p "$home"
+    for i in $(seq 0 "$n"); do
+      echo "trust.sh: quick suite run $i of $n"
+      for exe in "${exes[@]}"; do
+        KMIDI_BENCH_QUICK=1 CRITERION_HOME="$home" "$exe" --bench --save-baseline "aa$i" >/dev/null 2>&1 \
+          || die "$exe failed in run $i"
+      done
+      "$PERF" fingerprint "aa$i" --criterion-dir "$home" >/dev/null
+    done
+    flagged=0; total=0
+    for i in $(seq 1 "$n"); do
+      j="$OUT/aa/compare-$i.json"
+      "$PERF" compare "aa$((i - 1))" "aa$i" --criterion-dir "$home" --gungraun-dir "$OUT/none" --json > "$j" || true
+      read -r f t < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for b in d["benches"] if b["verdict"]=="regressed"), len(d["benches"]))' "$j")
+      echo "A/A $i: $f of $t benches flagged as regressions"
+      flagged=$((flagged + f)); total=$((total + t))
+    done
+    python3 -c "import sys; f,t=int(sys.argv[1]),int(sys.argv[2]); print(f'A/A: {f} of {t} bench comparisons flagged ({100*f/t:.2f}%), allowed 1%'); sys.exit(0 if f <= t/100 else 1)" "$flagged" "$total"
+    ;;
+  canary)
+    n="${1:-10}"
+    build_lab
+    hits=0
+    for i in $(seq 1 "$n"); do
+      dir="$OUT/canary/$i"
+      rm -rf "$dir"
+      if "$PERF" ab --filter '^canary/' --quick --rounds 3 --out "$dir" \
+           --base-env KMIDI_CANARY_WORK=100 --head-env KMIDI_CANARY_WORK=110 > "$OUT/canary-$i.txt" 2>&1; then
+        echo "canary $i: not flagged"; sed -n '/canary/p' "$OUT/canary-$i.txt"
+      else
+        grep -q regressed "$OUT/canary-$i.txt" || { cat "$OUT/canary-$i.txt"; die "kmidi-perf ab failed"; }
+        hits=$((hits + 1)); echo "canary $i: flagged"; sed -n '/canary/p' "$OUT/canary-$i.txt"
+      fi
+    done
+    echo "canary slowed 10%: flagged in $hits of $n runs (needed: 9 of 10)"
+    [ "$hits" -ge $(( (n * 9 + 9) / 10 )) ]
+    ;;
+  iai-canary)
+    n="${1:-10}"
+    build_lab
+    hits=0
+    for i in $(seq 1 "$n"); do
+      for side in base:100 head:101; do
+        name="${side%%:*}"; work="${side##*:}"
+        KMIDI_CANARY_WORK="$work" GUNGRAUN_HOME="$OUT/iai/$name" \
+          cargo bench -q -p kmidi-benches --bench iai -- --save-summary=json canary >/dev/null
+      done
+      if "$PERF" compare base head --criterion-dir "$OUT/none" --gungraun-dir "$OUT/iai" --allow-mismatch > "$OUT/iai-$i.txt" 2>&1; then
+        echo "iai canary $i: not flagged"
+      else
+        grep -q regressed "$OUT/iai-$i.txt" || { cat "$OUT/iai-$i.txt"; die "kmidi-perf compare failed"; }
+        hits=$((hits + 1)); echo "iai canary $i: flagged"
+      fi
+      grep canary "$OUT/iai-$i.txt" || true
+    done
+    echo "instruction count +1%: flagged in $hits of $n runs (needed: all)"
+    [ "$hits" -eq "$n" ]
+    ;;
+  *)
+    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+    [ "$cmd" = help ] || exit 2
+    ;;
+esac
