@@ -17,8 +17,15 @@ usage: scripts/bench.sh <command> [args]
   all                  every Criterion bench (HTML: target/criterion/report/index.html)
   <area>               one area: ${AREAS// /, }
   quick                every bench with short warm-up and measurement (smoke run)
-  save <name>          run all and save Criterion baseline <name>
-  compare <name>       run all and compare against baseline <name>
+  save <name>          run all, save Criterion baseline <name>, its machine
+                       fingerprint, and (with valgrind) instruction and
+                       heap-block counts in target/gungraun-baselines/<name>
+  compare <name>       run all and compare against baseline <name> (Criterion)
+  compare <base> <new> [args]
+                       kmidi-perf's verdicts on two saved baselines: table,
+                       --markdown or --json; exit 1 on any regression
+  ab [args]            kmidi-perf ab: base and head built once, run
+                       interleaved; e.g. scripts/bench.sh ab --base-dir ../base
   flamegraph [filter]  profile benches matching the regex [filter] with pprof,
                        write one flamegraph.svg each and print their paths
   iai [--save-baseline=N|--baseline=N]
@@ -67,10 +74,26 @@ case "$cmd" in
   save)
     [ $# -ge 1 ] || die "save needs a baseline name, e.g. scripts/bench.sh save main"
     name="$1"; shift
+    case "$name" in */*|.|..|"") die "baseline name '$name': use a plain name such as main or pr-42" ;; esac
     cargo bench --workspace -- --save-baseline "$name" "$@"
+    cargo run --release -q -p kmidi-perf -- fingerprint "$name"
+    if command -v valgrind >/dev/null 2>&1; then
+      ensure_runner
+      rm -rf "target/gungraun-baselines/$name"
+      GUNGRAUN_HOME="$ROOT/target/gungraun-baselines/$name" \
+        cargo bench -q -p kmidi-benches --bench iai -- --save-summary=json >/dev/null
+      echo "bench.sh: baseline '$name' saved (wall time, instructions, heap blocks)"
+    else
+      echo "bench.sh: baseline '$name' saved (wall time only: valgrind is not installed, so no instruction or allocation counts)"
+    fi
     ;;
   compare)
     [ $# -ge 1 ] || die "compare needs a baseline name, e.g. scripts/bench.sh compare main"
+    if [ $# -ge 2 ] && [ "${2#-}" = "$2" ]; then
+      # Two saved baselines: kmidi-perf's verdicts (exit 1 on a regression).
+      cargo run --release -q -p kmidi-perf -- compare "$@"
+      exit $?
+    fi
     name="$1"; shift
     [ -n "$(find target/criterion -path "*/$name/estimates.json" -print -quit 2>/dev/null)" ] \
       || die "no Criterion baseline named '$name' under target/criterion: run scripts/bench.sh save $name first"
@@ -104,6 +127,9 @@ case "$cmd" in
     ;;
   lab)
     cargo run --release -q -p kmidi-perf -- "$@"
+    ;;
+  ab)
+    cargo run --release -q -p kmidi-perf -- ab "$@"
     ;;
   check)
     cargo run --release -q -p kmidi-perf -- check "$@"

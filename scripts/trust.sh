@@ -97,10 +97,11 @@ case "$cmd" in
     build_lab
     hits=0
     for i in $(seq 1 "$n"); do
+      rm -rf "$OUT/iai"
       for side in base:100 head:101; do
         name="${side%%:*}"; work="${side##*:}"
         KMIDI_CANARY_WORK="$work" GUNGRAUN_HOME="$OUT/iai/$name" \
-          cargo bench -q -p kmidi-benches --bench iai -- --save-summary=json canary >/dev/null
+          cargo bench -q -p kmidi-benches --bench iai -- --save-summary=json 'iai::hot_paths::canary::*' >/dev/null
       done
       if "$PERF" compare base head --criterion-dir "$OUT/none" --gungraun-dir "$OUT/iai" --allow-mismatch > "$OUT/iai-$i.txt" 2>&1; then
         echo "iai canary $i: not flagged"

@@ -136,7 +136,7 @@ fn changes_svg(c: &Comparison, max: usize) -> Result<Option<String>, PerfError> 
         .map(|r| r.2.abs().max(r.3.abs()))
         .fold(15.0_f64, f64::max)
         .min(200.0);
-    let height = 60 + 18 * rows.len() as u32;
+    let height = (80 + 18 * rows.len() as u32).max(220);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, height)).into_drawing_area();

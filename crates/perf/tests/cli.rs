@@ -334,7 +334,7 @@ fn check_passes_fails_and_refuses_bad_targets() {
         let p = targets_file(dir.path(), body);
         let out = perf(&["check", "--targets", p.to_str().unwrap()]);
         let err = String::from_utf8(out.stderr).unwrap();
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.status.code(), Some(2));
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
         assert!(
             err.contains("targets.toml") && err.contains(needle),
