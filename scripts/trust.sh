@@ -2,12 +2,11 @@
 # How far the regression gate can be trusted on this machine
 # (docs/PERFORMANCE.md, "Measured trust"). Three experiments:
 #
-#   scripts/trust.sh aa [N]      N A/A comparisons of the quick suite: the
-#                                bench binaries are built once, the quick
-#                                suite is run N+1 times with no code change,
-#                                and `kmidi-perf compare` judges each run
-#                                against the one before. Reports the share
-#                                of benches flagged as regressions.
+#   scripts/trust.sh aa [N]      N A/A comparisons of the quick suite, each
+#                                an interleaved `kmidi-perf ab --quick
+#                                --rounds 2` of one build against itself.
+#                                Reports the share of benches flagged as
+#                                regressions (all false alarms).
 #   scripts/trust.sh canary [N]  N interleaved A/B runs (`kmidi-perf ab`) of
 #                                the canary bench at 100% against 110% work.
 #                                Reports how many flagged it.
@@ -25,10 +24,11 @@ cd "$ROOT"
 OUT="$ROOT/target/kmidi-perf/trust"
 export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$ROOT/target/onnxruntime/libonnxruntime.so.1.32.0}"
 die() { echo "trust.sh: $*" >&2; exit 2; }
-PERF="$ROOT/target/release/kmidi-perf"
+# KMIDI_PERF: a kmidi-perf binary to use instead of building one.
+PERF="${KMIDI_PERF:-$ROOT/target/release/kmidi-perf}"
 
 build_lab() {
-  cargo build --release -q -p kmidi-perf -j2
+  [ -n "${KMIDI_PERF:-}" ] || cargo build --release -q -p kmidi-perf -j2
 }
 
 # Paths of the Criterion bench executables, built once.
@@ -52,24 +52,15 @@ case "$cmd" in
   aa)
     n="${1:-10}"
     build_lab
-    mapfile -t exes < <(bench_executables)
-    [ "${#exes[@]}" -gt 0 ] || die "no bench executables were built"
-    home="$OUT/aa/criterion"
-    rm -rf "$OUT/aa"; mkdir -p "$home"
-    for i in $(seq 0 "$n"); do
-      echo "trust.sh: quick suite run $i of $n"
-      for exe in "${exes[@]}"; do
-        KMIDI_BENCH_QUICK=1 CRITERION_HOME="$home" "$exe" --bench --save-baseline "aa$i" >/dev/null 2>&1 \
-          || die "$exe failed in run $i"
-      done
-      "$PERF" fingerprint "aa$i" --criterion-dir "$home" >/dev/null
-    done
+    rm -rf "$OUT/aa"; mkdir -p "$OUT/aa"
     flagged=0; total=0
     for i in $(seq 1 "$n"); do
       j="$OUT/aa/compare-$i.json"
-      "$PERF" compare "aa$((i - 1))" "aa$i" --criterion-dir "$home" --gungraun-dir "$OUT/none" --json > "$j" || true
-      read -r f t < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for b in d["benches"] if b["verdict"]=="regressed"), len(d["benches"]))' "$j")
-      echo "A/A $i: $f of $t benches flagged as regressions"
+      # The same build on both sides: every flag is a false alarm.
+      "$PERF" ab --quick --rounds 2 --profile-seconds 0 --out "$OUT/aa/$i" --json > "$j" 2> "$OUT/aa/ab-$i.log" \
+        || [ $? = 1 ] || { tail -3 "$OUT/aa/ab-$i.log"; die "kmidi-perf ab failed in comparison $i"; }
+      read -r f t names < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=[b["id"] for b in d["benches"] if b["verdict"]=="regressed"]; print(len(r), len(d["benches"]), " ".join(r))' "$j")
+      echo "A/A $i: $f of $t benches flagged as regressions ${names}"
       flagged=$((flagged + f)); total=$((total + t))
     done
     python3 -c "import sys; f,t=int(sys.argv[1]),int(sys.argv[2]); print(f'A/A: {f} of {t} bench comparisons flagged ({100*f/t:.2f}%), allowed 1%'); sys.exit(0 if f <= t/100 else 1)" "$flagged" "$total"
@@ -81,7 +72,7 @@ case "$cmd" in
     for i in $(seq 1 "$n"); do
       dir="$OUT/canary/$i"
       rm -rf "$dir"
-      if "$PERF" ab --filter '^canary/' --quick --rounds 3 --out "$dir" \
+      if "$PERF" ab --benches canary --filter '^canary/' --quick --rounds 3 --out "$dir" \
            --base-env KMIDI_CANARY_WORK=100 --head-env KMIDI_CANARY_WORK=110 > "$OUT/canary-$i.txt" 2>&1; then
         echo "canary $i: not flagged"; sed -n '/canary/p' "$OUT/canary-$i.txt"
       else

@@ -337,8 +337,9 @@ fn setup_canary() -> kmidi_benches::canary::Canary {
     canary
 }
 
-/// Scaled by `KMIDI_CANARY_WORK` (passed through to valgrind): 101 makes
-/// exactly 1% more passes, the growth the compare gate must always flag.
+// The canary, scaled by `KMIDI_CANARY_WORK` (passed through to valgrind):
+// 101 makes exactly 1% more passes, the growth the compare gate must always
+// flag. (gungraun's macro accepts no doc comment here.)
 #[library_benchmark]
 #[bench::nominal_512(setup_canary())]
 fn canary(mut canary: kmidi_benches::canary::Canary) -> f32 {

@@ -24,7 +24,7 @@ use std::process::{Command, Stdio};
 use crate::baseline::{CriterionBench, read_criterion};
 use crate::compare::{
     BenchComparison, COMPARE_SCHEMA, COMPARE_VERSION, CompareConfig, Comparison, FingerprintCheck,
-    Verdict, WallChange, counted_or_wall, seed_for, sort_benches,
+    Verdict, WallChange, counted_or_wall, median_of, seed_for, sort_benches,
 };
 use crate::error::PerfError;
 use crate::fingerprint::Fingerprint;
@@ -45,6 +45,9 @@ pub struct AbSpec {
     pub base: Side,
     /// The head (B).
     pub head: Side,
+    /// Bench targets to build and run (Cargo `--bench` names); empty:
+    /// every bench target of the workspace.
+    pub targets: Vec<String>,
     /// A Criterion filter (regex) selecting the benches.
     pub filter: Option<String>,
     /// Rounds of A then B (2 to 50).
@@ -63,10 +66,14 @@ pub struct AbSpec {
 /// A bench executable of one build, by Cargo target name.
 type Executables = BTreeMap<String, PathBuf>;
 
-fn build(dir: &Path) -> Result<Executables, PerfError> {
+fn build(dir: &Path, targets: &[String]) -> Result<Executables, PerfError> {
     eprintln!("ab: building the benches of {} once", dir.display());
+    let mut args = vec!["bench", "--workspace", "--no-run", "--message-format=json"];
+    for t in targets {
+        args.extend(["--bench", t.as_str()]);
+    }
     let out = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args(["bench", "--workspace", "--no-run", "--message-format=json"])
+        .args(&args)
         .current_dir(dir)
         .stderr(Stdio::inherit())
         .output()
@@ -173,17 +180,6 @@ fn pooled(runs: &[&CriterionBench]) -> Vec<f64> {
         .collect()
 }
 
-fn median_of(xs: &[f64]) -> f64 {
-    let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
 /// Writes a differential flamegraph of `before` → `after` folded stacks.
 ///
 /// # Errors
@@ -259,12 +255,12 @@ pub fn run_ab(spec: &AbSpec) -> Result<Comparison, PerfError> {
             "2 to 50 (sign agreement needs at least two)",
         ));
     }
-    let base_exes = build(&spec.base.dir)?;
+    let base_exes = build(&spec.base.dir, &spec.targets)?;
     let same_build = spec.base.dir.canonicalize().ok() == spec.head.dir.canonicalize().ok();
     let head_exes = if same_build {
         base_exes.clone()
     } else {
-        build(&spec.head.dir)?
+        build(&spec.head.dir, &spec.targets)?
     };
     let home = spec.out.join("criterion");
     if home.exists() {

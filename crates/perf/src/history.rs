@@ -17,7 +17,7 @@
 //!
 //! ```
 //! use kmidi_perf::history::{History, Metric, RunRecord};
-//! let dir = tempfile::tempdir()?;
+//! let dir = tempfile::tempdir().expect("a temporary directory");
 //! let mut h = History::open(&dir.path().join("history.sqlite"))?;
 //! for (i, ns) in [100.0, 101.0, 102.0].into_iter().enumerate() {
 //!     h.record(&RunRecord {

@@ -151,11 +151,16 @@ pub struct AbArgs {
     /// Environment for the head runs, KEY=VALUE (repeatable).
     #[arg(long)]
     pub head_env: Vec<String>,
+    /// Bench targets to build and run, comma-separated (e.g. canary,dsp;
+    /// default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub benches: Vec<String>,
     /// Criterion filter (regex) selecting the benches.
     #[arg(long)]
     pub filter: Option<String>,
-    /// Rounds of A then B (2 to 50).
-    #[arg(long, default_value_t = 3)]
+    /// Rounds of A then B (2 to 50); a regression must be beyond the
+    /// threshold in every round.
+    #[arg(long, default_value_t = 2)]
     pub rounds: usize,
     /// Quick suite settings (0.1 s warm-up, 0.3 s measurement, 10 samples).
     #[arg(long)]
@@ -171,13 +176,7 @@ pub struct AbArgs {
 
 /// `kmidi-perf ab`.
 pub fn cmd_ab(args: &AbArgs, out: &VerdictOutput) -> Result<ExitCode, PerfError> {
-    if !(args.profile_seconds.is_finite() && (0.0..=60.0).contains(&args.profile_seconds)) {
-        return Err(PerfError::invalid(
-            "--profile-seconds",
-            args.profile_seconds,
-            "0 (no flamegraphs) to 60",
-        ));
-    }
+    crate::range("--profile-seconds", args.profile_seconds, 0.0, 60.0)?;
     for dir in [&args.base_dir, &args.head_dir] {
         if !dir.join("Cargo.toml").is_file() {
             return Err(PerfError::file(
@@ -195,6 +194,7 @@ pub fn cmd_ab(args: &AbArgs, out: &VerdictOutput) -> Result<ExitCode, PerfError>
             dir: args.head_dir.clone(),
             env: parse_env(&args.head_env)?,
         },
+        targets: args.benches.clone(),
         filter: args.filter.clone(),
         rounds: args.rounds,
         quick: args.quick,
@@ -302,14 +302,6 @@ fn read_document<T: for<'de> serde::Deserialize<'de>>(
     })
 }
 
-fn range_check(what: &'static str, v: f64, lo: f64, hi: f64) -> Result<(), PerfError> {
-    if v.is_finite() && (lo..=hi).contains(&v) {
-        Ok(())
-    } else {
-        Err(PerfError::invalid(what, v, format!("{lo} to {hi}")))
-    }
-}
-
 /// `kmidi-perf history ...`.
 pub fn cmd_history(db: &Path, command: &HistoryCommand) -> Result<ExitCode, PerfError> {
     use kmidi_perf::history::{
@@ -401,8 +393,8 @@ pub fn cmd_history(db: &Path, command: &HistoryCommand) -> Result<ExitCode, Perf
             if !(2..=10_000).contains(last) {
                 return Err(PerfError::invalid("--last", last, "2 to 10000 runs"));
             }
-            range_check("--drift", *drift, 0.1, 1000.0)?;
-            range_check("--step", *step, 0.1, 1000.0)?;
+            crate::range("--drift", *drift, 0.1, 1000.0)?;
+            crate::range("--step", *step, 0.1, 1000.0)?;
             let h = History::open_existing(db)?;
             let ts = trends(&h, bench.as_deref(), metric, *last, *drift, *step)?;
             if ts.is_empty() {
