@@ -142,6 +142,11 @@ enum Command {
         /// Compare baselines from different machines, marked UNTRUSTED.
         #[arg(long)]
         allow_mismatch: bool,
+        /// Take wall-time verdicts from an interleaved run (the JSON of
+        /// `kmidi-perf ab --save`) instead of the Criterion baselines; the
+        /// baselines then give only instruction and allocation counts.
+        #[arg(long)]
+        wall_from: Option<PathBuf>,
         #[command(flatten)]
         output: VerdictOutput,
     },
@@ -655,6 +660,7 @@ fn main() -> ExitCode {
             gungraun_dir,
             allow_missing,
             allow_mismatch,
+            wall_from,
             output,
         } => verdict_cli::cmd_compare(
             &base,
@@ -663,6 +669,7 @@ fn main() -> ExitCode {
             &gungraun_dir,
             allow_missing,
             allow_mismatch,
+            wall_from.as_deref(),
             &output,
         ),
         Command::Ab { args, output } => verdict_cli::cmd_ab(&args, &output),

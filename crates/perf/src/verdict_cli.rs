@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use kmidi_perf::ab::{AbSpec, Side, run_ab};
-use kmidi_perf::baseline::Baseline;
+use kmidi_perf::baseline::{Baseline, read_gungraun};
 use kmidi_perf::compare::{
-    CompareConfig, CompareOptions, Comparison, FingerprintCheck, compare, markdown, table,
+    CompareConfig, CompareOptions, Comparison, FingerprintCheck, compare, markdown, sort_benches,
+    table,
 };
 use kmidi_perf::fingerprint::Fingerprint;
 use kmidi_perf::{PerfError, write_atomic};
@@ -89,24 +90,71 @@ pub fn cmd_compare(
     gungraun_dir: &Path,
     allow_missing: bool,
     allow_mismatch: bool,
+    wall_from: Option<&Path>,
     out: &VerdictOutput,
 ) -> Result<ExitCode, PerfError> {
     let criterion_dir = criterion_dir.unwrap_or_else(default_criterion_dir);
     let config = load_config(out.config.as_deref())?;
-    let a = Baseline::read(&criterion_dir, gungraun_dir, base)?;
-    let b = Baseline::read(&criterion_dir, gungraun_dir, new)?;
-    let fa = Fingerprint::load(&criterion_dir, base)?;
-    let fb = Fingerprint::load(&criterion_dir, new)?;
-    let c = compare(
-        &a,
-        &b,
-        fa,
-        fb,
-        &CompareOptions {
-            config,
-            allow_missing,
-        },
-    )?;
+    let interleaved = match wall_from {
+        Some(p) => {
+            let ab: Comparison = read_document(p, "kmidi-perf/compare")?;
+            if ab.method != "interleaved" {
+                return Err(PerfError::file(
+                    p,
+                    format!(
+                        "method {:?}: --wall-from takes the JSON of kmidi-perf ab --save",
+                        ab.method
+                    ),
+                ));
+            }
+            Some(ab)
+        }
+        None => None,
+    };
+    let options = CompareOptions {
+        config,
+        allow_missing,
+    };
+    let c = match &interleaved {
+        // Wall time comes from the interleaved run; the baselines give the
+        // instruction and allocation counts.
+        Some(ab) => {
+            let a = Baseline {
+                name: base.into(),
+                wall: Default::default(),
+                counted: read_gungraun(gungraun_dir, base)?,
+            };
+            let b = Baseline {
+                name: new.into(),
+                wall: Default::default(),
+                counted: read_gungraun(gungraun_dir, new)?,
+            };
+            let mut c = if a.is_empty() && b.is_empty() {
+                ab.clone()
+            } else {
+                let mut c = compare(&a, &b, None, None, &options)?;
+                c.benches.extend(ab.benches.iter().cloned());
+                c
+            };
+            // Both sides of an interleaved run ran on this one machine.
+            c.base = base.into();
+            c.new = new.into();
+            c.fingerprint = ab.fingerprint.clone();
+            c.base_fingerprint = ab.base_fingerprint.clone();
+            c.new_fingerprint = ab.new_fingerprint.clone();
+            c.method = "interleaved".into();
+            sort_benches(&mut c.benches);
+            c
+        }
+        None => {
+            let a = Baseline::read(&criterion_dir, gungraun_dir, base)?;
+            let b = Baseline::read(&criterion_dir, gungraun_dir, new)?;
+            let fa = Fingerprint::load(&criterion_dir, base)?;
+            let fb = Fingerprint::load(&criterion_dir, new)?;
+            compare(&a, &b, fa, fb, &options)?
+        }
+    };
+
     if let FingerprintCheck::Mismatch { differences } = &c.fingerprint
         && !allow_mismatch
     {
