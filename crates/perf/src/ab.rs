@@ -121,18 +121,23 @@ fn bench_command(exe: &Path, side: &Side, spec: &AbSpec, home: &Path) -> Command
     c
 }
 
+/// [`bench_command`] with `args` and then the spec's Criterion filter.
+fn filtered_command(exe: &Path, side: &Side, spec: &AbSpec, home: &Path, args: &[&str]) -> Command {
+    let mut c = bench_command(exe, side, spec, home);
+    c.args(args);
+    if let Some(f) = &spec.filter {
+        c.arg(f);
+    }
+    c
+}
+
 fn list_benches(
     exe: &Path,
     side: &Side,
     spec: &AbSpec,
     home: &Path,
 ) -> Result<Vec<String>, PerfError> {
-    let mut c = bench_command(exe, side, spec, home);
-    c.args(["--bench", "--list"]);
-    if let Some(f) = &spec.filter {
-        c.arg(f);
-    }
-    let out = c
+    let out = filtered_command(exe, side, spec, home, &["--bench", "--list"])
         .stderr(Stdio::null())
         .output()
         .map_err(|e| PerfError::file(exe, format!("cannot run: {e}")))?;
@@ -150,15 +155,16 @@ fn run_side(
     home: &Path,
     baseline: &str,
 ) -> Result<(), PerfError> {
-    let mut c = bench_command(exe, side, spec, home);
-    c.args(["--bench", "--save-baseline", baseline]);
-    if let Some(f) = &spec.filter {
-        c.arg(f);
-    }
-    let out = c
-        .stdout(Stdio::null())
-        .output()
-        .map_err(|e| PerfError::file(exe, format!("cannot run: {e}")))?;
+    let out = filtered_command(
+        exe,
+        side,
+        spec,
+        home,
+        &["--bench", "--save-baseline", baseline],
+    )
+    .stdout(Stdio::null())
+    .output()
+    .map_err(|e| PerfError::file(exe, format!("cannot run: {e}")))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let last = err

@@ -172,6 +172,17 @@ fn db_error(path: &Path, e: &rusqlite::Error) -> PerfError {
     PerfError::file(path, detail)
 }
 
+/// A transaction holding the write lock from its start (IMMEDIATE), so
+/// that reading the schema version and writing cannot interleave with
+/// another process.
+fn write_transaction<'c>(
+    conn: &'c mut Connection,
+    path: &Path,
+) -> Result<rusqlite::Transaction<'c>, PerfError> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(|e| db_error(path, &e))
+}
+
 impl History {
     /// Opens (creating if needed) and migrates the history file.
     ///
@@ -239,12 +250,7 @@ impl History {
     fn migrate(&mut self) -> Result<(), PerfError> {
         let path = self.path.clone();
         let err = |e: rusqlite::Error| db_error(&path, &e);
-        // IMMEDIATE: take the write lock before reading the version, so two
-        // processes cannot both migrate.
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(err)?;
+        let tx = write_transaction(&mut self.conn, &path)?;
         let version: i64 = tx
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(err)?;
@@ -276,10 +282,7 @@ impl History {
     pub fn record(&mut self, run: &RunRecord) -> Result<i64, PerfError> {
         let path = self.path.clone();
         let err = |e: rusqlite::Error| db_error(&path, &e);
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(err)?;
+        let tx = write_transaction(&mut self.conn, &path)?;
         tx.execute(
             "INSERT INTO runs (git_commit, recorded_at, source, fingerprint) VALUES (?1, ?2, ?3, ?4)",
             params![run.git_commit, run.recorded_at, run.source, run.fingerprint],
