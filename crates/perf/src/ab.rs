@@ -1,9 +1,10 @@
 //! Interleaved A/B runs: base and head bench binaries built once, then run
-//! alternately on one machine (A B A B …), so that drift of the machine
-//! (another tenant, thermal state, frequency) falls on both sides alike.
+//! alternately on one machine (A B, B A, A B, …), so that drift of the
+//! machine (another tenant, thermal state, frequency) falls on both sides
+//! alike, and so does any advantage of running first or second.
 //!
-//! Each round runs every bench executable of the base build and then the
-//! same executable of the head build, with Criterion saving the results as
+//! Each round runs every bench executable of the base build and the same
+//! executable of the head build back to back (in alternating order), with Criterion saving the results as
 //! baselines `ab-base-<round>` and `ab-new-<round>` under
 //! `<out>/criterion`. A bench's wall-time change is judged on the pooled
 //! samples of all rounds, and a regression must also have the same sign in
@@ -292,9 +293,20 @@ pub fn run_ab(spec: &AbSpec) -> Result<Comparison, PerfError> {
     }
     for round in 0..spec.rounds {
         for (name, a, b, _) in &pairs {
-            eprintln!("ab: round {}/{}: {name} A then B", round + 1, spec.rounds);
-            run_side(a, &spec.base, spec, &home, &format!("ab-base-{round}"))?;
-            run_side(b, &spec.head, spec, &home, &format!("ab-new-{round}"))?;
+            let (base_run, new_run) = (format!("ab-base-{round}"), format!("ab-new-{round}"));
+            // Counterbalanced: A B in even rounds, B A in odd ones, so an
+            // effect of going first or second (caches, clock boost, the
+            // previous process) falls on each side once and the rounds
+            // disagree instead of confirming it.
+            if round % 2 == 0 {
+                eprintln!("ab: round {}/{}: {name} A then B", round + 1, spec.rounds);
+                run_side(a, &spec.base, spec, &home, &base_run)?;
+                run_side(b, &spec.head, spec, &home, &new_run)?;
+            } else {
+                eprintln!("ab: round {}/{}: {name} B then A", round + 1, spec.rounds);
+                run_side(b, &spec.head, spec, &home, &new_run)?;
+                run_side(a, &spec.base, spec, &home, &base_run)?;
+            }
         }
     }
     let mut base_rounds = Vec::new();
