@@ -51,7 +51,7 @@ pub struct AbSpec {
     pub targets: Vec<String>,
     /// A Criterion filter (regex) selecting the benches.
     pub filter: Option<String>,
-    /// Rounds of A then B (2 to 50).
+    /// Rounds of A and B, in alternating order (2 to 50).
     pub rounds: usize,
     /// Use the quick suite settings (`KMIDI_BENCH_QUICK=1`).
     pub quick: bool,

@@ -150,7 +150,7 @@ enum Command {
         #[command(flatten)]
         output: VerdictOutput,
     },
-    /// Build base and head once, run them interleaved (A B A B ...) and judge:
+    /// Build base and head once, run them interleaved (A B, B A, ...) and judge:
     /// exit 1 on any regression.
     Ab {
         #[command(flatten)]

@@ -206,7 +206,7 @@ pub struct AbArgs {
     /// Criterion filter (regex) selecting the benches.
     #[arg(long)]
     pub filter: Option<String>,
-    /// Rounds of A then B (2 to 50); a regression must be beyond the
+    /// Rounds of A and B, in alternating order (2 to 50); a regression must be beyond the
     /// threshold in every round.
     #[arg(long, default_value_t = 2)]
     pub rounds: usize,
