@@ -5,7 +5,7 @@
 //!
 //! Each round runs every bench executable of the base build and the same
 //! executable of the head build back to back (in alternating order), with Criterion saving the results as
-//! baselines `ab-base-<round>` and `ab-new-<round>` under
+//! baselines `ab-a-<round>` and `ab-b-<round>` under
 //! `<out>/criterion`. A bench's wall-time change is judged on the pooled
 //! samples of all rounds, and a regression must also have the same sign in
 //! every round ([`crate::compare::judge`]). The two sides can be two
@@ -120,6 +120,16 @@ fn bench_command(exe: &Path, side: &Side, spec: &AbSpec, home: &Path) -> Command
         c.env(k, v);
     }
     c
+}
+
+/// The Criterion baseline of one side's round. Both sides' names have the
+/// same length on purpose: the name is an argument and a heap string in
+/// the bench process, and a one-byte difference shifted the stack and heap
+/// layout enough to make one build run 15-47% slower than itself on some
+/// benches, in both rounds, whatever the order (the first counterbalanced
+/// A/A run, with `ab-base-0` against `ab-new-0`).
+fn side_baseline(side: char, round: usize) -> String {
+    format!("ab-{side}-{round:02}")
 }
 
 /// [`bench_command`] with `args` and then the spec's Criterion filter.
@@ -293,7 +303,7 @@ pub fn run_ab(spec: &AbSpec) -> Result<Comparison, PerfError> {
     }
     for round in 0..spec.rounds {
         for (name, a, b, _) in &pairs {
-            let (base_run, new_run) = (format!("ab-base-{round}"), format!("ab-new-{round}"));
+            let (base_run, new_run) = (side_baseline('a', round), side_baseline('b', round));
             // Counterbalanced: A B in even rounds, B A in odd ones, so an
             // effect of going first or second (caches, clock boost, the
             // previous process) falls on each side once and the rounds
@@ -312,8 +322,8 @@ pub fn run_ab(spec: &AbSpec) -> Result<Comparison, PerfError> {
     let mut base_rounds = Vec::new();
     let mut new_rounds = Vec::new();
     for round in 0..spec.rounds {
-        base_rounds.push(read_criterion(&home, &format!("ab-base-{round}"))?);
-        new_rounds.push(read_criterion(&home, &format!("ab-new-{round}"))?);
+        base_rounds.push(read_criterion(&home, &side_baseline('a', round))?);
+        new_rounds.push(read_criterion(&home, &side_baseline('b', round))?);
     }
     let mut benches: Vec<BenchComparison> = Vec::new();
     for (id, first) in &base_rounds[0] {
