@@ -860,7 +860,7 @@ pub fn markdown(c: &Comparison, criterion_dir: &Path, link_base: Option<&str>) -
         c.new,
         c.method,
         if c.method == "interleaved" {
-            " and every round agreeing on its sign"
+            " and every round beyond it on its own"
         } else {
             ""
         }
