@@ -73,13 +73,13 @@ fn build() -> Result<Graph, kmidi_dsp::ConfigError> {
     })
 }
 
-fn run(graph: &mut Graph, source: &AudioBuffer) -> Result<f32, kmidi_dsp::ConfigError> {
+fn run(graph: &mut Graph, source: &AudioBuffer) -> Result<f32, kmidi_dsp::ProcessError> {
     let mut peak = 0.0f32;
     for _ in 0..BLOCKS {
         let resampled = graph.input.process(source)?;
         let frames = resampled.frames().min(BLOCK);
         for ((eq, comp), track) in graph.inserts.iter_mut().zip(graph.tracks.iter_mut()) {
-            track.set_frames(frames)?;
+            track.set_frames_clamped(frames);
             for ch in 0..2 {
                 track
                     .channel_mut(ch)

@@ -261,6 +261,38 @@ impl BiquadCoefficients {
         self.a2.abs() < 1.0 && self.a1.abs() < 1.0 + self.a2
     }
 
+    /// Frames until anything the filter was fed has died away to `db`
+    /// decibels below the input's level: the slowest pole's decay, from the
+    /// filter's peak gain down (0-ish for a filter without feedback).
+    pub fn decay_frames(&self, db: f64) -> usize {
+        // Poles of z² + a1 z + a2: a complex pair has radius √a2 and angle
+        // acos(-a1 / 2√a2); real ones are the roots themselves.
+        let disc = self.a1 * self.a1 - 4.0 * self.a2;
+        let (radius, angle) = if disc < 0.0 {
+            let r = self.a2.max(0.0).sqrt();
+            let c = (-self.a1 / (2.0 * r.max(1e-300))).clamp(-1.0, 1.0);
+            (r, c.acos())
+        } else {
+            let d = disc.sqrt();
+            let (p1, p2) = ((-self.a1 + d) * 0.5, (-self.a1 - d) * 0.5);
+            let p = if p1.abs() >= p2.abs() { p1 } else { p2 };
+            (p.abs(), if p < 0.0 { std::f64::consts::PI } else { 0.0 })
+        };
+        if radius < 1e-9 {
+            return 2;
+        }
+        if radius >= 1.0 {
+            return usize::MAX / 4;
+        }
+        let frequency = angle / std::f64::consts::TAU;
+        let peak_db = [frequency, 0.0, 0.4999]
+            .iter()
+            .map(|&f| self.magnitude_db(f, 1.0))
+            .fold(0.0f64, f64::max);
+        let decades = (db + peak_db) / 20.0;
+        (decades * std::f64::consts::LN_10 / -radius.ln()).ceil() as usize + 2
+    }
+
     /// Linear interpolation between two coefficient sets. The stability
     /// triangle is convex, so mixing two stable filters gives a stable one.
     #[inline]
@@ -319,11 +351,14 @@ pub fn tdf2_tick(c: &BiquadCoefficients, s: &mut [f64; 2], x: f64) -> f64 {
 /// a [`DenormalGuard`](crate::denormal::DenormalGuard).
 pub const STATE_FLUSH_THRESHOLD: f64 = 1e-20;
 
-/// Flushes tiny values to zero and resets non-finite ones. Returns `true`
-/// if the state had been poisoned by NaN or Inf.
+/// Flushes tiny values to zero and clears state poisoned by unusable input:
+/// non-finite, or beyond [`STATE_LIMIT`](crate::sample::STATE_LIMIT) (one
+/// sample of 1e30 into a 40 Hz, Q 40 band otherwise rang for 99 s).
+/// Returns `true` if the state was cleared.
 #[inline]
 pub fn sanitize_state(s: &mut [f64; 2]) -> bool {
-    if !(s[0].is_finite() && s[1].is_finite()) {
+    // NaN fails the comparison, so it is cleared too.
+    if !(s[0].abs() <= crate::sample::STATE_LIMIT && s[1].abs() <= crate::sample::STATE_LIMIT) {
         *s = [0.0; 2];
         return true;
     }

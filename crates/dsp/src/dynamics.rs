@@ -20,6 +20,19 @@
 //! the averaging window is at most the gain the delayed sample needs, so the
 //! average is too: the ceiling holds by construction, with a smooth gain
 //! curve. A final clamp guards against `f32` rounding.
+//!
+//! Ceiling changes glide over 20 ms, and the ceiling each frame was judged
+//! against travels with it through the delay line, so a lower ceiling
+//! lowers the gain before the first sample it applies to comes out: no
+//! sample is clipped (a jump used to hard-clip 153 of the next 240).
+//!
+//! In **true-peak** mode ([`LimiterSettings::true_peak`]) the level of each
+//! frame is also read between samples, 4× oversampled with the
+//! interpolation filter of ITU-R BS.1770-4 Annex 2 (48 taps, 4 phases of
+//! 12). Each interpolated peak limits the gain of all 12 samples it was
+//! interpolated from, so the reconstructed waveform stays under the ceiling,
+//! not only its samples. This costs the filter (48 multiply-adds per frame
+//! and channel) and 11 frames of latency.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -85,20 +98,14 @@ impl CompressorSettings {
     /// # Errors
     /// [`ConfigError`] naming the first field out of range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let c = ConfigError::check_range;
-        c("threshold_db", self.threshold_db as f64, -60.0, 0.0, " dB")?;
-        c("ratio", self.ratio as f64, 1.0, 100.0, ":1")?;
-        c("knee_db", self.knee_db as f64, 0.0, 24.0, " dB")?;
-        c("attack_ms", self.attack_ms as f64, 0.01, 500.0, " ms")?;
-        c("release_ms", self.release_ms as f64, 1.0, 5000.0, " ms")?;
-        c("makeup_db", self.makeup_db as f64, -24.0, 24.0, " dB")?;
-        c(
-            "rms_window_ms",
-            self.rms_window_ms as f64,
-            0.1,
-            300.0,
-            " ms",
-        )?;
+        let c = ConfigError::check_f32;
+        c("threshold_db", self.threshold_db, -60.0, 0.0, " dB")?;
+        c("ratio", self.ratio, 1.0, 100.0, ":1")?;
+        c("knee_db", self.knee_db, 0.0, 24.0, " dB")?;
+        c("attack_ms", self.attack_ms, 0.01, 500.0, " ms")?;
+        c("release_ms", self.release_ms, 1.0, 5000.0, " ms")?;
+        c("makeup_db", self.makeup_db, -24.0, 24.0, " dB")?;
+        c("rms_window_ms", self.rms_window_ms, 0.1, 300.0, " ms")?;
         Ok(())
     }
 }
@@ -148,6 +155,23 @@ fn gain_reduction_db_prepared(
     let k = (over + half_knee).clamp(0.0, knee);
     slope * (k * k * inv_2w + (over - half_knee).max(0.0))
 }
+
+/// `|x|` for a usable sample, 0 for NaN, ±Inf or anything beyond
+/// [`SAMPLE_LIMIT`](crate::sample::SAMPLE_LIMIT). Branch-free.
+#[inline(always)]
+fn usable_magnitude(x: f32) -> f32 {
+    let a = x.abs();
+    if a <= crate::sample::SAMPLE_LIMIT {
+        a
+    } else {
+        0.0
+    }
+}
+
+/// Time constants a one-pole state needs to forget a difference: from
+/// 100 dB of gain reduction down to 1e-4 dB, or from 1 to 1e-5 in linear
+/// gain (ln 10⁶ ≈ 13.8).
+const TIME_CONSTANTS_TO_FORGET: f64 = 14.0;
 
 /// Time-constant coefficient for a one-pole smoother: the fraction of the
 /// old value kept per frame (reaches 1 - 1/e of a step after `ms`).
@@ -346,13 +370,16 @@ impl Compressor {
         let frames = level.len();
         match rms {
             None => {
+                // Unusable samples (NaN, ±Inf, beyond SAMPLE_LIMIT) are
+                // silence to the detector: one +Inf block used to duck the
+                // next 0.4-2 s by 58 dB.
                 let first = block.channel(chans.start);
                 for (l, x) in level.iter_mut().zip(&first[..frames]) {
-                    *l = 0.0f32.max(x.abs());
+                    *l = usable_magnitude(*x);
                 }
                 for ch in chans.start + 1..chans.end {
                     for (l, x) in level.iter_mut().zip(&block.channel(ch)[..frames]) {
-                        *l = l.max(x.abs());
+                        *l = l.max(usable_magnitude(*x));
                     }
                 }
                 for l in level.iter_mut() {
@@ -364,10 +391,12 @@ impl Compressor {
                 let n = (chans.end - chans.start) as f32;
                 let first = block.channel(chans.start);
                 for (l, x) in level.iter_mut().zip(&first[..frames]) {
+                    let x = usable_magnitude(*x);
                     *l = x * x;
                 }
                 for ch in chans.start + 1..chans.end {
                     for (l, x) in level.iter_mut().zip(&block.channel(ch)[..frames]) {
+                        let x = usable_magnitude(*x);
                         *l += x * x;
                     }
                 }
@@ -535,6 +564,18 @@ impl Processor for Compressor {
         }
     }
 
+    fn tail_frames(&self) -> usize {
+        let s = &self.settings;
+        let ms = s.attack_ms.max(s.release_ms) as f64
+            + if s.detection == Detection::Rms {
+                s.rms_window_ms as f64
+            } else {
+                0.0
+            };
+        (TIME_CONSTANTS_TO_FORGET * ms * 0.001 * self.sample_rate).ceil() as usize
+            + self.makeup.ramp_frames()
+    }
+
     fn reset(&mut self) {
         self.envelope_db.fill(0.0);
         self.mean_square.fill(0.0);
@@ -546,12 +587,16 @@ impl Processor for Compressor {
 /// Limiter settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LimiterSettings {
-    /// Largest absolute output sample, in dBFS (-60 to 0).
+    /// Largest output level, in dBFS (-60 to 0): the sample peak, or with
+    /// `true_peak` the inter-sample (true) peak.
     pub ceiling_db: f32,
     /// How far ahead the limiter looks, in ms (0.1 to 20); this is also its latency.
     pub lookahead_ms: f32,
     /// Time constant for the gain to recover, in ms (1 to 2000).
     pub release_ms: f32,
+    /// Limit the true peak (ITU-R BS.1770-4, 4× oversampled) instead of
+    /// the sample peak: +11 frames of latency and the interpolation cost.
+    pub true_peak: bool,
 }
 
 impl Default for LimiterSettings {
@@ -560,6 +605,7 @@ impl Default for LimiterSettings {
             ceiling_db: -0.3,
             lookahead_ms: 5.0,
             release_ms: 80.0,
+            true_peak: false,
         }
     }
 }
@@ -570,21 +616,69 @@ impl LimiterSettings {
     /// # Errors
     /// [`ConfigError`] naming the first field out of range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let c = ConfigError::check_range;
-        c("ceiling_db", self.ceiling_db as f64, -60.0, 0.0, " dB")?;
-        c("lookahead_ms", self.lookahead_ms as f64, 0.1, 20.0, " ms")?;
-        c("release_ms", self.release_ms as f64, 1.0, 2000.0, " ms")?;
+        let c = ConfigError::check_f32;
+        c("ceiling_db", self.ceiling_db, -60.0, 0.0, " dB")?;
+        c("lookahead_ms", self.lookahead_ms, 0.1, 20.0, " ms")?;
+        c("release_ms", self.release_ms, 1.0, 2000.0, " ms")?;
         Ok(())
     }
 }
 
+/// ITU-R BS.1770-4 Annex 2's 4× true-peak interpolation filter, in units
+/// of 2⁻¹³ (every published coefficient is an exact multiple of it).
+/// Phases 2 and 3 are phases 1 and 0 reversed.
+const TRUE_PEAK_TABLE: [[i16; 12]; 2] = [
+    [
+        14, 90, -161, 272, -487, 1125, 7964, -838, 390, -218, 122, -68,
+    ],
+    [
+        -239, 240, -424, 730, -1364, 3810, 6388, -1641, 832, -477, 271, -155,
+    ],
+];
+
+/// The four phases of [`TRUE_PEAK_TABLE`] as `f32`: `TRUE_PEAK_PHASES[p][k]`
+/// multiplies the sample `k` frames old.
+pub const TRUE_PEAK_PHASES: [[f32; 12]; 4] = {
+    let mut out = [[0.0f32; 12]; 4];
+    let mut k = 0;
+    while k < 12 {
+        out[0][k] = TRUE_PEAK_TABLE[0][k] as f32 / 8192.0;
+        out[1][k] = TRUE_PEAK_TABLE[1][k] as f32 / 8192.0;
+        out[2][k] = TRUE_PEAK_TABLE[1][11 - k] as f32 / 8192.0;
+        out[3][k] = TRUE_PEAK_TABLE[0][11 - k] as f32 / 8192.0;
+        k += 1;
+    }
+    out
+};
+
+/// Taps per phase of [`TRUE_PEAK_PHASES`]: how many samples one
+/// interpolated peak depends on.
+const TP_TAPS: usize = 12;
+
+/// The true peak (largest magnitude of the four 4×-oversampled points) of
+/// the 12-sample window `history`, oldest first.
+#[inline(always)]
+fn interpolated_peak(history: &[f32; TP_TAPS]) -> f32 {
+    let mut peak = 0.0f32;
+    for phase in &TRUE_PEAK_PHASES {
+        let mut acc = 0.0f32;
+        for k in 0..TP_TAPS {
+            acc += phase[k] * history[TP_TAPS - 1 - k];
+        }
+        peak = peak.max(acc.abs());
+    }
+    peak
+}
+
 /// A lookahead brick-wall limiter implementing [`Processor`]: no output
-/// sample ever exceeds the ceiling. Non-finite input samples are replaced by
-/// silence before they reach the delay line.
+/// sample (or, in true-peak mode, no inter-sample peak) exceeds the
+/// ceiling. Unusable input samples (NaN, ±Inf, beyond
+/// [`SAMPLE_LIMIT`](crate::sample::SAMPLE_LIMIT)) are replaced by silence
+/// before they reach the delay line.
 ///
 /// The ceiling and release can change at run time through
-/// [`LimiterHandle`]; the lookahead is fixed at construction because it sets
-/// the latency the host compensates for.
+/// [`LimiterHandle`]; the lookahead and the peak mode are fixed at
+/// construction because they set the latency the host compensates for.
 ///
 /// ```
 /// use kmidi_dsp::{AudioBuffer, Processor, StreamSpec};
@@ -603,10 +697,23 @@ pub struct Limiter {
     release_ms: Arc<AtomicF32>,
     seen_release_ms: f32,
     release_coeff: f32,
+    /// The ceiling the incoming frame is judged against, gliding.
+    ceiling_glide: LinearRamp,
+    seen_ceiling: f32,
     lookahead: usize,
     sample_rate: f64,
+    max_frames: usize,
     delay: Vec<Vec<f32>>,
+    /// The ceiling each delayed frame was judged against.
+    ceiling_delay: Vec<f32>,
     delay_pos: usize,
+    /// True-peak mode: the last 12 input samples per channel, twice over
+    /// (written at `i` and `i + 12`) so a window is always contiguous.
+    tp_history: Vec<[f32; 2 * TP_TAPS]>,
+    tp_pos: usize,
+    /// True-peak mode: the needed gains of the last 12 windows (min-window).
+    tp_needed: [f32; TP_TAPS],
+    tp_needed_pos: usize,
     /// Sliding-minimum deque over the needed gains: (frame index, gain).
     min_queue: Vec<(u64, f32)>,
     min_head: usize,
@@ -627,12 +734,13 @@ pub struct LimiterHandle {
 }
 
 impl LimiterHandle {
-    /// Sets the ceiling in dBFS (-60 to 0).
+    /// Sets the ceiling in dBFS (-60 to 0). The limiter glides to it over
+    /// 20 ms, without clipping.
     ///
     /// # Errors
     /// [`ConfigError`] naming `ceiling_db`.
     pub fn set_ceiling_db(&self, db: f32) -> Result<(), ConfigError> {
-        ConfigError::check_range("ceiling_db", db as f64, -60.0, 0.0, " dB")?;
+        ConfigError::check_f32("ceiling_db", db, -60.0, 0.0, " dB")?;
         self.ceiling.store(db_to_linear(db));
         Ok(())
     }
@@ -642,11 +750,15 @@ impl LimiterHandle {
     /// # Errors
     /// [`ConfigError`] naming `release_ms`.
     pub fn set_release_ms(&self, ms: f32) -> Result<(), ConfigError> {
-        ConfigError::check_range("release_ms", ms as f64, 1.0, 2000.0, " ms")?;
+        ConfigError::check_f32("release_ms", ms, 1.0, 2000.0, " ms")?;
         self.release_ms.store(ms);
         Ok(())
     }
 }
+
+/// How often the smoothing window's running sum is recomputed, in frames
+/// counted from reset (so the result does not depend on block sizes).
+const RESUM_FRAMES: u64 = 4096;
 
 impl Limiter {
     /// A limiter with these settings.
@@ -655,16 +767,25 @@ impl Limiter {
     /// [`ConfigError`] naming the first field out of range.
     pub fn new(settings: LimiterSettings) -> Result<Self, ConfigError> {
         settings.validate()?;
+        let ceiling = db_to_linear(settings.ceiling_db);
         Ok(Self {
             settings,
-            ceiling: Arc::new(AtomicF32::new(db_to_linear(settings.ceiling_db))),
+            ceiling: Arc::new(AtomicF32::new(ceiling)),
             release_ms: Arc::new(AtomicF32::new(settings.release_ms)),
             seen_release_ms: f32::NAN,
             release_coeff: 0.0,
+            ceiling_glide: LinearRamp::new(ceiling, 1),
+            seen_ceiling: ceiling,
             lookahead: 1,
             sample_rate: 48_000.0,
+            max_frames: 0,
             delay: Vec::new(),
+            ceiling_delay: Vec::new(),
             delay_pos: 0,
+            tp_history: Vec::new(),
+            tp_pos: 0,
+            tp_needed: [1.0; TP_TAPS],
+            tp_needed_pos: 0,
             min_queue: Vec::new(),
             min_head: 0,
             min_len: 0,
@@ -688,6 +809,12 @@ impl Limiter {
     /// The gain applied to the last frame (1 = no limiting).
     pub fn current_gain(&self) -> f32 {
         (self.box_sum / self.lookahead as f64) as f32
+    }
+
+    /// The settings it was built with (the ceiling and release may have
+    /// moved since, through the handle).
+    pub fn settings(&self) -> &LimiterSettings {
+        &self.settings
     }
 
     #[inline(always)]
@@ -715,46 +842,65 @@ impl Limiter {
             self.min_len -= 1;
         }
     }
-}
 
-impl Processor for Limiter {
-    fn prepare(&mut self, spec: &StreamSpec) -> Result<(), ConfigError> {
-        self.lookahead = spec.ms_to_frames(self.settings.lookahead_ms as f64);
-        self.sample_rate = spec.sample_rate();
-        let l = self.lookahead;
-        self.delay = vec![vec![0.0; l]; spec.channels()];
-        self.min_queue = vec![(0, 1.0); l + 1];
-        self.box_ring = vec![1.0; l];
-        self.seen_release_ms = f32::NAN;
-        self.prepared = true;
-        self.reset_state();
-        Ok(())
-    }
-
-    fn process(&mut self, block: &mut AudioBuffer) {
-        if !self.prepared {
-            return;
-        }
-        let ceiling = self.ceiling.load();
-        let release_ms = self.release_ms.load();
-        if release_ms != self.seen_release_ms {
-            self.seen_release_ms = release_ms;
-            self.release_coeff = 1.0 - one_pole_coefficient(release_ms as f64, self.sample_rate);
-        }
-        let channels = block.channels().min(self.delay.len());
-        let frames = block.frames();
+    /// One block; `TRUE_PEAK` selects the detector at compile time so the
+    /// sample-peak path carries none of the true-peak work.
+    #[inline(always)]
+    fn run<const TRUE_PEAK: bool>(
+        &mut self,
+        block: &mut AudioBuffer,
+        frames: usize,
+        channels: usize,
+    ) {
         let l = self.lookahead;
         let inv_l = 1.0 / l as f64;
         for n in 0..frames {
-            // Needed gain for the incoming frame.
+            let c_in = self.ceiling_glide.next_value();
+            // The frame entering the lookahead: in sample-peak mode the
+            // incoming one; in true-peak mode the one 11 frames back, whose
+            // 12 interpolation windows are complete now.
+            let write = self.delay_pos;
             let mut peak = 0.0f32;
+            let mut tp_needed = 1.0f32;
             for ch in 0..channels {
-                let x = block.channel(ch)[n];
-                let x = if x.is_finite() { x } else { 0.0 };
-                peak = peak.max(x.abs());
-                self.delay[ch][self.delay_pos] = x;
+                let x = crate::sample::usable_or_silence(block.channel(ch)[n]);
+                if TRUE_PEAK {
+                    let h = &mut self.tp_history[ch];
+                    h[self.tp_pos] = x;
+                    h[self.tp_pos + TP_TAPS] = x;
+                    let mut window = [0.0f32; TP_TAPS];
+                    window.copy_from_slice(&h[self.tp_pos + 1..self.tp_pos + 1 + TP_TAPS]);
+                    let tp = interpolated_peak(&window);
+                    if tp > c_in {
+                        tp_needed = tp_needed.min(c_in / tp);
+                    }
+                    // The sample leaving the interpolation window enters
+                    // the lookahead.
+                    let old = window[0];
+                    peak = peak.max(old.abs());
+                    self.delay[ch][write] = old;
+                } else {
+                    peak = peak.max(x.abs());
+                    self.delay[ch][write] = x;
+                }
             }
-            let needed = if peak > ceiling { ceiling / peak } else { 1.0 };
+            let mut needed = if peak > c_in { c_in / peak } else { 1.0 };
+            if TRUE_PEAK {
+                self.tp_pos = if self.tp_pos + 1 == TP_TAPS {
+                    0
+                } else {
+                    self.tp_pos + 1
+                };
+                // Every window that used the entering sample must be met.
+                self.tp_needed[self.tp_needed_pos] = tp_needed;
+                self.tp_needed_pos = if self.tp_needed_pos + 1 == TP_TAPS {
+                    0
+                } else {
+                    self.tp_needed_pos + 1
+                };
+                needed = self.tp_needed.iter().fold(needed, |m, &g| m.min(g));
+            }
+            self.ceiling_delay[write] = c_in;
             let idx = self.frame_index;
             self.frame_index += 1;
             self.push_min(idx, needed);
@@ -774,14 +920,62 @@ impl Processor for Limiter {
             } else {
                 self.delay_pos + 1
             };
+            let c_out = self.ceiling_delay[read];
             for ch in 0..channels {
                 let y = self.delay[ch][read] * gain;
-                block.channel_mut(ch)[n] = y.clamp(-ceiling, ceiling);
+                block.channel_mut(ch)[n] = y.clamp(-c_out, c_out);
             }
             self.delay_pos = read;
+            if self.frame_index.is_multiple_of(RESUM_FRAMES) {
+                // Re-sum the smoothing window so rounding cannot drift.
+                self.box_sum = self.box_ring.iter().map(|&g| g as f64).sum();
+            }
         }
-        // Re-sum the smoothing window once a block so rounding cannot drift.
-        self.box_sum = self.box_ring.iter().map(|&g| g as f64).sum();
+    }
+}
+
+impl Processor for Limiter {
+    fn prepare(&mut self, spec: &StreamSpec) -> Result<(), ConfigError> {
+        self.lookahead = spec.ms_to_frames(self.settings.lookahead_ms as f64);
+        self.sample_rate = spec.sample_rate();
+        self.max_frames = spec.max_block_frames();
+        let l = self.lookahead;
+        // In true-peak mode the interpolation window holds each frame
+        // TP_TAPS - 1 frames before it enters this delay line.
+        self.delay = vec![vec![0.0; l]; spec.channels()];
+        self.ceiling_delay = vec![0.0; l];
+        self.tp_history = vec![[0.0; 2 * TP_TAPS]; spec.channels()];
+        self.min_queue = vec![(0, 1.0); l + 1];
+        self.box_ring = vec![1.0; l];
+        self.ceiling_glide
+            .set_ramp_frames(spec.ms_to_frames(crate::gain::DEFAULT_RAMP_MS));
+        self.seen_release_ms = f32::NAN;
+        self.prepared = true;
+        self.reset_state();
+        Ok(())
+    }
+
+    fn process(&mut self, block: &mut AudioBuffer) {
+        if !self.prepared {
+            return;
+        }
+        let ceiling = self.ceiling.load();
+        if ceiling != self.seen_ceiling {
+            self.seen_ceiling = ceiling;
+            self.ceiling_glide.set_target(ceiling);
+        }
+        let release_ms = self.release_ms.load();
+        if release_ms != self.seen_release_ms {
+            self.seen_release_ms = release_ms;
+            self.release_coeff = 1.0 - one_pole_coefficient(release_ms as f64, self.sample_rate);
+        }
+        let channels = block.channels().min(self.delay.len());
+        let frames = block.frames().min(self.max_frames);
+        if self.settings.true_peak {
+            self.run::<true>(block, frames, channels);
+        } else {
+            self.run::<false>(block, frames, channels);
+        }
     }
 
     fn reset(&mut self) {
@@ -790,6 +984,18 @@ impl Processor for Limiter {
 
     fn latency_frames(&self) -> usize {
         self.lookahead - 1
+            + if self.settings.true_peak {
+                TP_TAPS - 1
+            } else {
+                0
+            }
+    }
+
+    fn tail_frames(&self) -> usize {
+        let release = self.release_ms.load().max(self.settings.release_ms) as f64;
+        (TIME_CONSTANTS_TO_FORGET * release * 0.001 * self.sample_rate).ceil() as usize
+            + self.lookahead
+            + self.ceiling_glide.ramp_frames()
     }
 }
 
@@ -798,6 +1004,16 @@ impl Limiter {
         for d in self.delay.iter_mut() {
             d.fill(0.0);
         }
+        for h in self.tp_history.iter_mut() {
+            h.fill(0.0);
+        }
+        let ceiling = self.ceiling.load();
+        self.seen_ceiling = ceiling;
+        self.ceiling_glide.set_immediate(ceiling);
+        self.ceiling_delay.fill(ceiling);
+        self.tp_pos = 0;
+        self.tp_needed = [1.0; TP_TAPS];
+        self.tp_needed_pos = 0;
         self.delay_pos = 0;
         self.min_head = 0;
         self.min_len = 0;

@@ -101,6 +101,37 @@ impl ConfigError {
         Ok(value)
     }
 
+    /// Checks an `f32` setting against bounds written in decimal: the
+    /// bounds are rounded to `f32` first, so a documented limit such as
+    /// `attack_ms = 0.01` (which is 0.0099999998 as an `f32`) is accepted.
+    ///
+    /// # Errors
+    /// [`ConfigError::NotFinite`] or [`ConfigError::OutOfRange`].
+    pub fn check_f32(
+        field: &'static str,
+        value: f32,
+        min: f64,
+        max: f64,
+        unit: &'static str,
+    ) -> Result<f32, ConfigError> {
+        if !value.is_finite() {
+            return Err(ConfigError::NotFinite {
+                field,
+                value: value as f64,
+            });
+        }
+        if value < min as f32 || value > max as f32 {
+            return Err(ConfigError::OutOfRange {
+                field,
+                value: value as f64,
+                min,
+                max,
+                unit,
+            });
+        }
+        Ok(value)
+    }
+
     /// Checks that an integer `value` lies within `[min, max]`.
     ///
     /// # Errors

@@ -53,6 +53,8 @@ pub struct Gain {
     last_seen_db: f32,
     ramp: LinearRamp,
     ramp_ms: f64,
+    max_frames: usize,
+    channels: usize,
     prepared: bool,
 }
 
@@ -66,9 +68,9 @@ impl GainHandle {
     /// # Errors
     /// [`ConfigError`] if `db` is not finite or outside -144 to +24 dB.
     pub fn set_db(&self, db: f32) -> Result<(), ConfigError> {
-        ConfigError::check_range(
+        ConfigError::check_f32(
             "gain_db",
-            db as f64,
+            db,
             GAIN_RANGE_DB.0 as f64,
             GAIN_RANGE_DB.1 as f64,
             " dB",
@@ -97,6 +99,8 @@ impl Gain {
             last_seen_db: db,
             ramp: LinearRamp::new(db_to_linear(db), 1),
             ramp_ms: DEFAULT_RAMP_MS,
+            max_frames: 0,
+            channels: 0,
             prepared: false,
         }
     }
@@ -124,26 +128,36 @@ impl Gain {
 impl Processor for Gain {
     fn prepare(&mut self, spec: &StreamSpec) -> Result<(), ConfigError> {
         self.ramp.set_ramp_frames(spec.ms_to_frames(self.ramp_ms));
+        self.max_frames = spec.max_block_frames();
+        self.channels = spec.channels();
         self.prepared = true;
         Ok(())
     }
 
     fn process(&mut self, block: &mut AudioBuffer) {
+        if !self.prepared {
+            return;
+        }
         let db = self.target_db.load();
         if db != self.last_seen_db {
             self.last_seen_db = db;
             self.ramp.set_target(db_to_linear(db));
         }
-        let frames = block.frames();
+        let frames = block.frames().min(self.max_frames);
         let before = self.ramp;
-        for ch in block.channels_iter_mut() {
+        for ch in block.channels_iter_mut().take(self.channels) {
             // Every channel follows the same ramp.
             self.ramp = before;
-            apply_ramped_gain(ch, &mut self.ramp, frames);
+            apply_ramped_gain(&mut ch[..frames], &mut self.ramp, frames);
         }
         if block.channels() == 0 {
             self.ramp.advance_block(frames);
         }
+    }
+
+    fn tail_frames(&self) -> usize {
+        // A change in flight finishes within one ramp.
+        self.ramp.ramp_frames()
     }
 
     fn reset(&mut self) {

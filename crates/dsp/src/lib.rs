@@ -15,6 +15,7 @@
 //! | [`denormal`] | FTZ/DAZ guard for the audio thread |
 //! | [`param`] | lock-free parameters and linear ramps |
 //! | [`fastmath`] | polynomial `log2`/`exp2` accurate to 0.001 dB |
+//! | [`sample`] | what counts as a usable sample, and what nodes do with the rest |
 //! | [`alloc_probe`] | per-thread allocation counting for zero-allocation tests |
 //!
 //! ## The real-time contract
@@ -62,10 +63,11 @@ pub mod param;
 mod processor;
 pub mod resampler;
 pub mod ring;
+pub mod sample;
 pub mod simd;
 mod spec;
 
 pub use buffer::AudioBuffer;
 pub use error::ConfigError;
-pub use processor::Processor;
+pub use processor::{BufferProcessor, FrameMapping, InPlace, IoLayout, ProcessError, Processor};
 pub use spec::{MAX_BLOCK_FRAMES, MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, StreamSpec};

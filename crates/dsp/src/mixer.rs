@@ -21,7 +21,8 @@ use std::sync::Arc;
 
 use crate::gain::db_to_linear;
 use crate::param::{AtomicF32, AtomicSwitch, LinearRamp};
-use crate::{AudioBuffer, ConfigError, StreamSpec};
+use crate::processor::{FrameMapping, IoLayout};
+use crate::{AudioBuffer, BufferProcessor, ConfigError, ProcessError, StreamSpec};
 
 /// Most strips one mixer can hold.
 pub const MAX_STRIPS: usize = 256;
@@ -92,9 +93,9 @@ impl MixerHandle {
     }
 
     fn check_db(field: &'static str, db: f32) -> Result<(), ConfigError> {
-        ConfigError::check_range(
+        ConfigError::check_f32(
             field,
-            db as f64,
+            db,
             FADER_RANGE_DB.0 as f64,
             FADER_RANGE_DB.1 as f64,
             " dB",
@@ -117,7 +118,7 @@ impl MixerHandle {
     /// # Errors
     /// [`ConfigError`] for a bad strip index or pan.
     pub fn set_pan(&self, strip: usize, pan: f32) -> Result<(), ConfigError> {
-        ConfigError::check_range("pan", pan as f64, -1.0, 1.0, "")?;
+        ConfigError::check_f32("pan", pan, -1.0, 1.0, "")?;
         self.strip(strip)?.pan.store(pan);
         Ok(())
     }
@@ -390,56 +391,55 @@ impl Mixer {
             .set_target(db_to_linear(shared.master_db.load()));
     }
 
-    fn check_inputs(&self, inputs: &[AudioBuffer], buses: &MixBuses) -> Result<usize, ConfigError> {
+    fn check_inputs(
+        &self,
+        inputs: &[AudioBuffer],
+        buses: &MixBuses,
+    ) -> Result<usize, ProcessError> {
         if !self.prepared {
-            return Err(ConfigError::NotPrepared { processor: "Mixer" });
+            return Err(ProcessError::NotPrepared { processor: "Mixer" });
         }
-        if inputs.len() != self.strips.len() {
-            return Err(ConfigError::Mismatch {
-                field: "inputs",
-                expected: self.strips.len(),
-                actual: inputs.len(),
-                context: "one input buffer per strip",
-            });
-        }
-        if buses.aux.len() != self.aux_buses {
-            return Err(ConfigError::Mismatch {
-                field: "aux buses",
-                expected: self.aux_buses,
-                actual: buses.aux.len(),
-                context: "use Mixer::create_buses",
-            });
-        }
+        ProcessError::check_equal(
+            "inputs",
+            self.strips.len(),
+            inputs.len(),
+            "one input buffer per strip",
+        )?;
+        ProcessError::check_equal(
+            "aux buses",
+            self.aux_buses,
+            buses.aux.len(),
+            "use Mixer::create_buses",
+        )?;
         let frames = inputs.first().map_or(0, AudioBuffer::frames);
         for (input, strip) in inputs.iter().zip(&self.strips) {
-            if input.channels() != strip.layout.channels() {
-                return Err(ConfigError::Mismatch {
-                    field: "input channels",
-                    expected: strip.layout.channels(),
-                    actual: input.channels(),
-                    context: "the strip's layout (mono 1, stereo 2)",
-                });
-            }
-            if input.frames() != frames {
-                return Err(ConfigError::Mismatch {
-                    field: "input frames",
-                    expected: frames,
-                    actual: input.frames(),
-                    context: "every strip's input must have the same frame count",
-                });
-            }
+            ProcessError::check_equal(
+                "input channels",
+                strip.layout.channels(),
+                input.channels(),
+                "the strip's layout (mono 1, stereo 2)",
+            )?;
+            ProcessError::check_equal(
+                "input frames",
+                frames,
+                input.frames(),
+                "every strip's input must have the same frame count",
+            )?;
         }
         let capacity = buses
             .aux
             .iter()
             .map(AudioBuffer::capacity)
             .fold(buses.master.capacity(), usize::min);
-        ConfigError::check_count("frames", frames, 0, capacity)?;
-        if buses.master.channels() != 2 || buses.aux.iter().any(|b| b.channels() != 2) {
-            return Err(ConfigError::Mismatch {
+        ProcessError::check_frames("frames", frames, capacity.min(self.max_frames))?;
+        if let Some(bad) = std::iter::once(&buses.master)
+            .chain(buses.aux.iter())
+            .find(|b| b.channels() != 2)
+        {
+            return Err(ProcessError::Mismatch {
                 field: "bus channels",
                 expected: 2,
-                actual: buses.master.channels(),
+                actual: bad.channels(),
                 context: "buses are stereo; use Mixer::create_buses",
             });
         }
@@ -451,41 +451,188 @@ impl Mixer {
     /// allocates or panics.
     ///
     /// # Errors
-    /// [`ConfigError`] if the inputs or buses do not match the mixer; the
+    /// [`ProcessError`] if the inputs or buses do not match the mixer; the
     /// buses are then left unchanged.
     pub fn process(
         &mut self,
         inputs: &[AudioBuffer],
         buses: &mut MixBuses,
-    ) -> Result<(), ConfigError> {
+    ) -> Result<(), ProcessError> {
         let frames = self.check_inputs(inputs, buses)?;
+        self.mix(
+            frames,
+            |strip| inputs[strip].channel(0),
+            |strip| {
+                let input = &inputs[strip];
+                input.channel(input.channels() - 1)
+            },
+            buses,
+        );
+        Ok(())
+    }
+
+    /// The mixing itself, over any source of strip channels and any set of
+    /// stereo buses (bus 0 is the master).
+    fn mix<'a>(
+        &mut self,
+        frames: usize,
+        left: impl Fn(usize) -> &'a [f32],
+        right: impl Fn(usize) -> &'a [f32],
+        buses: &mut impl StereoBuses,
+    ) {
         self.update_targets();
-        buses.master.set_frames_clamped(frames);
-        buses.master.clear();
-        for aux in buses.aux.iter_mut() {
-            aux.set_frames_clamped(frames);
-            aux.clear();
-        }
-        for (strip, input) in self.strips.iter_mut().zip(inputs) {
-            let (src_l, src_r) = match strip.layout {
-                StripLayout::Mono => (input.channel(0), input.channel(0)),
-                StripLayout::Stereo => (input.channel(0), input.channel(1)),
-            };
-            mix_into_stereo(&mut buses.master, src_l, src_r, &mut strip.master, frames);
-            for (bus, ramps) in buses.aux.iter_mut().zip(strip.sends.iter_mut()) {
-                mix_into_stereo(bus, src_l, src_r, ramps, frames);
+        for bus in 0..=self.aux_buses {
+            if let Some((l, r)) = buses.pair(bus, frames) {
+                l.fill(0.0);
+                r.fill(0.0);
             }
         }
-        let before = self.master_gain;
-        for ch in 0..2 {
-            self.master_gain = before;
-            crate::gain::apply_ramped_gain(
-                buses.master.channel_mut(ch),
-                &mut self.master_gain,
-                frames,
-            );
+        for (i, strip) in self.strips.iter_mut().enumerate() {
+            let (src_l, src_r) = (left(i), right(i));
+            if let Some(dst) = buses.pair(0, frames) {
+                mix_into_stereo(dst, src_l, src_r, &mut strip.master, frames);
+            }
+            for (bus, ramps) in strip.sends.iter_mut().enumerate() {
+                if let Some(dst) = buses.pair(bus + 1, frames) {
+                    mix_into_stereo(dst, src_l, src_r, ramps, frames);
+                }
+            }
         }
+        if let Some((l, r)) = buses.pair(0, frames) {
+            let before = self.master_gain;
+            crate::gain::apply_ramped_gain(l, &mut self.master_gain, frames);
+            self.master_gain = before;
+            crate::gain::apply_ramped_gain(r, &mut self.master_gain, frames);
+        }
+    }
+
+    /// Input channels the mixer reads as a [`BufferProcessor`]: the strips'
+    /// channels one after another.
+    pub fn input_channels(&self) -> usize {
+        self.strips.iter().map(|s| s.layout.channels()).sum()
+    }
+}
+
+/// Stereo buses the mixer writes into: [`MixBuses`], or one buffer with
+/// the buses' channel pairs side by side.
+trait StereoBuses {
+    /// Bus `bus`'s left and right channels, set to `frames` frames.
+    fn pair(&mut self, bus: usize, frames: usize) -> Option<(&mut [f32], &mut [f32])>;
+}
+
+impl StereoBuses for MixBuses {
+    fn pair(&mut self, bus: usize, frames: usize) -> Option<(&mut [f32], &mut [f32])> {
+        let buf = if bus == 0 {
+            &mut self.master
+        } else {
+            self.aux.get_mut(bus - 1)?
+        };
+        buf.set_frames_clamped(frames);
+        buf.channel_pair_mut(0, 1)
+    }
+}
+
+impl StereoBuses for AudioBuffer {
+    fn pair(&mut self, bus: usize, frames: usize) -> Option<(&mut [f32], &mut [f32])> {
+        self.set_frames_clamped(frames);
+        self.channel_pair_mut(2 * bus, 2 * bus + 1)
+    }
+}
+
+/// The mixer as a node: the input holds every strip's channels in strip
+/// order (a mono strip one, a stereo strip two); the output holds the
+/// master's left and right, then each aux bus's.
+impl BufferProcessor for Mixer {
+    /// Prepares for `spec`, whose channel count must be
+    /// [`input_channels`](Mixer::input_channels).
+    fn prepare(&mut self, spec: &StreamSpec) -> Result<(), ConfigError> {
+        let expected = self.input_channels();
+        if spec.channels() != expected {
+            return Err(ConfigError::Mismatch {
+                field: "channels",
+                expected,
+                actual: spec.channels(),
+                context: "the mixer reads one channel per mono strip and two per stereo strip",
+            });
+        }
+        Mixer::prepare(self, spec)
+    }
+
+    fn layout(&self, spec: &StreamSpec) -> IoLayout {
+        IoLayout {
+            input_channels: self.input_channels(),
+            output_channels: 2 + 2 * self.aux_buses,
+            max_input_frames: spec.max_block_frames(),
+            max_output_frames: spec.max_block_frames(),
+            output_rate: spec.sample_rate(),
+            frames: FrameMapping::Equal,
+        }
+    }
+
+    fn process_into(
+        &mut self,
+        input: &AudioBuffer,
+        output: &mut AudioBuffer,
+    ) -> Result<(), ProcessError> {
+        let frames = input.frames();
+        let checked = if self.prepared {
+            Ok(())
+        } else {
+            Err(ProcessError::NotPrepared { processor: "Mixer" })
+        }
+        .and_then(|()| {
+            ProcessError::check_equal(
+                "input channels",
+                self.input_channels(),
+                input.channels(),
+                "one per mono strip, two per stereo strip",
+            )
+        })
+        .and_then(|()| {
+            ProcessError::check_equal(
+                "output channels",
+                2 + 2 * self.aux_buses,
+                output.channels(),
+                "the master and each aux bus in stereo",
+            )
+        })
+        .and_then(|()| {
+            ProcessError::check_frames("frames", frames, self.max_frames.min(output.capacity()))
+        });
+        if let Err(e) = checked {
+            output.clear();
+            return Err(e);
+        }
+        // Channel offsets of each strip, without allocating.
+        let mut first = [0usize; MAX_STRIPS];
+        let mut next = 0;
+        for (slot, strip) in first.iter_mut().zip(&self.strips) {
+            *slot = next;
+            next += strip.layout.channels();
+        }
+        let stereo: [bool; MAX_STRIPS] = std::array::from_fn(|i| {
+            self.strips.get(i).map(|s| s.layout) == Some(StripLayout::Stereo)
+        });
+        self.mix(
+            frames,
+            |strip| input.channel(first[strip]),
+            |strip| input.channel(first[strip] + stereo[strip] as usize),
+            output,
+        );
         Ok(())
+    }
+
+    fn reset(&mut self) {
+        Mixer::reset(self);
+    }
+
+    fn latency_frames(&self) -> usize {
+        0
+    }
+
+    fn tail_frames(&self) -> usize {
+        // Gain ramps: a change finishes within one ramp.
+        self.strips.first().map_or(0, |s| s.master[0].ramp_frames())
     }
 }
 
@@ -512,7 +659,7 @@ pub fn pan_gains(layout: StripLayout, pan: f32) -> (f32, f32) {
 
 #[inline]
 fn mix_into_stereo(
-    bus: &mut AudioBuffer,
+    (dst_l, dst_r): (&mut [f32], &mut [f32]),
     src_l: &[f32],
     src_r: &[f32],
     ramps: &mut [LinearRamp; 2],
@@ -522,9 +669,6 @@ fn mix_into_stereo(
     if silent(&ramps[0]) && silent(&ramps[1]) {
         return;
     }
-    let Some((dst_l, dst_r)) = bus.channel_pair_mut(0, 1) else {
-        return;
-    };
     accumulate(dst_l, src_l, &mut ramps[0], frames);
     accumulate(dst_r, src_r, &mut ramps[1], frames);
 }

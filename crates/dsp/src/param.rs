@@ -92,6 +92,11 @@ impl LinearRamp {
         }
     }
 
+    /// Frames each change takes.
+    pub fn ramp_frames(&self) -> usize {
+        self.ramp_frames
+    }
+
     /// Changes the ramp length for later targets.
     pub fn set_ramp_frames(&mut self, frames: usize) {
         self.ramp_frames = frames.max(1);

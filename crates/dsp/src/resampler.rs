@@ -10,6 +10,15 @@
 //! When the input and output rates are equal, [`Resampler::process`] returns
 //! the caller's own buffer: a zero-copy bypass.
 //!
+//! Unusable samples (NaN, ±Inf, beyond ±[`SAMPLE_LIMIT`](crate::sample::SAMPLE_LIMIT))
+//! are read as silence: a chunk that holds one is copied and cleaned before
+//! rubato sees it (rubato's FFT resampler panics on a non-finite spectrum).
+//! Clean chunks still pass without a copy; the check is one vectorised pass.
+//!
+//! [`Resampler`] is a [`BufferProcessor`]: `prepare` rebuilds it for the
+//! stream's rate, channels and block size, keeping the output rate and
+//! quality, so the conformance suite can drive it like any other node.
+//!
 //! Qualities:
 //! * [`ResamplerQuality::Fft`] (default): rubato's synchronous FFT
 //!   resampler. Fixed rational ratio, highest quality per CPU cycle.
@@ -24,8 +33,10 @@ use rubato::{
     WindowFunction,
 };
 
+use crate::processor::{FrameMapping, IoLayout};
+use crate::sample::{all_usable, usable_or_silence};
 use crate::spec::{MAX_BLOCK_FRAMES, MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE};
-use crate::{AudioBuffer, ConfigError};
+use crate::{AudioBuffer, BufferProcessor, ConfigError, ProcessError, StreamSpec};
 
 /// Which rubato resampler runs underneath.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -84,6 +95,18 @@ impl ResamplerConfig {
 
 type Inner = Box<dyn rubato::Resampler<f32> + Send>;
 
+/// Taps of the [`ResamplerQuality::Sinc`] filter.
+const SINC_TAPS: usize = 256;
+
+/// Relative cutoff of the [`ResamplerQuality::Sinc`] filter (of the lower
+/// Nyquist frequency). rubato's automatic choice for 256 taps and a
+/// Blackman-Harris² window puts the middle of the transition band at
+/// Nyquist, so a 96 → 48 kHz conversion let 24.1-24.3 kHz alias back at
+/// -46 dBr. At 0.88 the whole transition band lies below Nyquist: every
+/// component above it is down by more than 100 dB (tests/resampler.rs),
+/// and the passband is flat to 0.1 dB up to 0.8 × Nyquist.
+const SINC_CUTOFF: f32 = 0.88;
+
 /// A block-size-agnostic resampler. See the [module docs](self).
 ///
 /// ```
@@ -104,7 +127,10 @@ pub struct Resampler {
     chunk: usize,
     fifo: AudioBuffer,
     fifo_fill: usize,
+    /// A cleaned copy of a chunk that held unusable samples.
+    clean: AudioBuffer,
     output: AudioBuffer,
+    latency: usize,
 }
 
 impl std::fmt::Debug for Resampler {
@@ -120,6 +146,48 @@ impl std::fmt::Debug for Resampler {
 fn construction_error(e: impl std::fmt::Display) -> ConfigError {
     ConfigError::Resampler(e.to_string())
 }
+
+/// rubato's run-time errors, as static text (they cannot happen when the
+/// bookkeeping below is right; if one does, the block is silent).
+fn run_error(e: &rubato::ResampleError) -> ProcessError {
+    use rubato::ResampleError as E;
+    ProcessError::Resampler(match e {
+        E::WrongNumberOfInputChannels { .. } => "wrong number of input channels",
+        E::WrongNumberOfOutputChannels { .. } => "wrong number of output channels",
+        E::WrongNumberOfMaskChannels { .. } => "wrong number of mask channels",
+        E::InsufficientInputBufferSize { .. } => "input buffer too short",
+        E::InsufficientOutputBufferSize { .. } => "output buffer too short",
+        E::InvalidChunkSize { .. } => "invalid chunk size",
+        _ => "resampling ratio refused",
+    })
+}
+
+/// Where an impulse at input frame 0 peaks in the output, in output
+/// frames, rounded (measured with band-limited impulses at every rate pair
+/// by the conformance suite's `latency` check and `tests/resampler.rs`).
+///
+/// * FFT: rubato's own `output_delay`, half the output FFT.
+/// * Sinc and polynomial: rubato's asynchronous resamplers report
+///   `points / 2 × ratio`, but their first output frame already sits one
+///   output frame into the filter, so the peak comes one output frame
+///   earlier (at 48 → 96 kHz, 255 rather than 256).
+fn true_delay(quality: ResamplerQuality, inner: &Inner, ratio: f64) -> usize {
+    let points = match quality {
+        ResamplerQuality::Fft => return inner.output_delay(),
+        ResamplerQuality::Sinc => SINC_TAPS as f64,
+        ResamplerQuality::Polynomial => POLYNOMIAL_POINTS as f64,
+    };
+    (points / 2.0 * ratio - 1.0).round().max(0.0) as usize
+}
+
+/// Points of the cubic polynomial interpolator.
+const POLYNOMIAL_POINTS: usize = 4;
+
+/// The lowest output/input ratio [`ResamplerQuality::Polynomial`] accepts:
+/// it interpolates without an anti-aliasing filter, so below this it
+/// would fold most of the spectrum back, and its delay would turn
+/// negative (the output would lead the input).
+pub const POLYNOMIAL_MIN_RATIO: f64 = 0.5;
 
 impl Resampler {
     /// Builds the resampler and allocates all its buffers.
@@ -152,10 +220,22 @@ impl Resampler {
                 chunk,
                 fifo: AudioBuffer::new(channels, 1),
                 fifo_fill: 0,
+                clean: AudioBuffer::new(channels, 1),
                 output: AudioBuffer::new(channels, 1),
+                latency: 0,
             });
         }
         let ratio = config.output_rate as f64 / config.input_rate as f64;
+        if config.quality == ResamplerQuality::Polynomial && ratio < POLYNOMIAL_MIN_RATIO {
+            return Err(ConfigError::Invalid {
+                field: "quality",
+                value: format!(
+                    "Polynomial from {} to {} Hz",
+                    config.input_rate, config.output_rate
+                ),
+                expected: "Sinc or Fft to divide the rate by more than 2 (Polynomial has no anti-aliasing filter)",
+            });
+        }
         let inner: Inner = match config.quality {
             ResamplerQuality::Fft => Box::new(
                 Fft::<f32>::new(
@@ -168,7 +248,9 @@ impl Resampler {
                 .map_err(construction_error)?,
             ),
             ResamplerQuality::Sinc => {
-                let params = SincInterpolationParameters::new(256, WindowFunction::BlackmanHarris2);
+                let params =
+                    SincInterpolationParameters::new(SINC_TAPS, WindowFunction::BlackmanHarris2)
+                        .f_cutoff(SINC_CUTOFF);
                 Box::new(
                     Async::<f32>::new_sinc(ratio, 1.0, &params, chunk, channels, FixedAsync::Input)
                         .map_err(construction_error)?,
@@ -190,13 +272,16 @@ impl Resampler {
         // input block completes this many chunks.
         let chunks_per_call = (chunk - 1 + config.max_input_frames).div_ceil(chunk);
         let out_capacity = chunks_per_call * inner.output_frames_max();
+        let latency = true_delay(config.quality, &inner, ratio);
         Ok(Self {
             config,
             inner: Some(inner),
             chunk,
             fifo: AudioBuffer::new(channels, chunk),
             fifo_fill: 0,
+            clean: AudioBuffer::new(channels, chunk),
             output: AudioBuffer::new(channels, out_capacity),
+            latency,
         })
     }
 
@@ -210,10 +295,10 @@ impl Resampler {
         self.inner.is_none()
     }
 
-    /// The algorithmic delay, in output frames: how far an impulse is
-    /// shifted in the output when blocks are whole chunks.
+    /// The algorithmic delay, in output frames: where an impulse at input
+    /// frame 0 peaks in the output, when blocks are whole chunks.
     pub fn latency_frames(&self) -> usize {
-        self.inner.as_ref().map_or(0, |r| r.output_delay())
+        self.latency
     }
 
     /// The extra delay the FIFO can add when blocks are not whole chunks,
@@ -240,21 +325,19 @@ impl Resampler {
     /// FIFO); in bypass it returns `input` itself.
     ///
     /// # Errors
-    /// [`ConfigError`] if `input` has the wrong channel count or more frames
-    /// than configured. Never allocates or panics.
+    /// [`ProcessError`] if `input` has the wrong channel count or more
+    /// frames than configured. Never allocates or panics.
     pub fn process<'a>(
         &'a mut self,
         input: &'a AudioBuffer,
-    ) -> Result<&'a AudioBuffer, ConfigError> {
-        if input.channels() != self.config.channels {
-            return Err(ConfigError::Mismatch {
-                field: "input channels",
-                expected: self.config.channels,
-                actual: input.channels(),
-                context: "the resampler's channel count",
-            });
-        }
-        ConfigError::check_count("frames", input.frames(), 0, self.config.max_input_frames)?;
+    ) -> Result<&'a AudioBuffer, ProcessError> {
+        ProcessError::check_equal(
+            "input channels",
+            self.config.channels,
+            input.channels(),
+            "the resampler's channel count",
+        )?;
+        ProcessError::check_frames("frames", input.frames(), self.config.max_input_frames)?;
         let Some(inner) = self.inner.as_mut() else {
             return Ok(input);
         };
@@ -265,10 +348,28 @@ impl Resampler {
         let mut written = 0;
         while pos < n {
             if self.fifo_fill == 0 && n - pos >= chunk {
+                let clean =
+                    (0..channels).all(|ch| all_usable(&input.channel(ch)[pos..pos + chunk]));
+                let (src, offset) = if clean {
+                    (input, pos)
+                } else {
+                    self.clean.set_frames_clamped(chunk);
+                    for ch in 0..channels {
+                        for (d, &x) in self
+                            .clean
+                            .channel_mut(ch)
+                            .iter_mut()
+                            .zip(&input.channel(ch)[pos..pos + chunk])
+                        {
+                            *d = usable_or_silence(x);
+                        }
+                    }
+                    (&self.clean, 0)
+                };
                 written += run_chunk(
                     inner,
-                    input,
-                    pos,
+                    src,
+                    offset,
                     chunk,
                     &mut self.output,
                     written,
@@ -279,8 +380,13 @@ impl Resampler {
                 let take = (chunk - self.fifo_fill).min(n - pos);
                 for ch in 0..channels {
                     let src = &input.channel(ch)[pos..pos + take];
-                    self.fifo.channel_capacity_mut(ch)[self.fifo_fill..self.fifo_fill + take]
-                        .copy_from_slice(src);
+                    for (d, &x) in self.fifo.channel_capacity_mut(ch)
+                        [self.fifo_fill..self.fifo_fill + take]
+                        .iter_mut()
+                        .zip(src)
+                    {
+                        *d = usable_or_silence(x);
+                    }
                 }
                 self.fifo_fill += take;
                 pos += take;
@@ -312,6 +418,100 @@ impl Resampler {
     }
 }
 
+impl BufferProcessor for Resampler {
+    /// Rebuilds for `spec`: its rate becomes the input rate (a whole number
+    /// of Hz), its channels and block size the resampler's; the output
+    /// rate, quality and chunking stay.
+    fn prepare(&mut self, spec: &StreamSpec) -> Result<(), ConfigError> {
+        let rate = spec.sample_rate();
+        if rate.fract() != 0.0 {
+            return Err(ConfigError::Invalid {
+                field: "sample_rate",
+                value: rate.to_string(),
+                expected: "a whole number of Hz for the resampler",
+            });
+        }
+        let config = ResamplerConfig {
+            input_rate: rate as u32,
+            channels: spec.channels(),
+            max_input_frames: spec.max_block_frames(),
+            chunk_frames: self
+                .config
+                .chunk_frames
+                .map(|c| c.min(spec.max_block_frames())),
+            ..self.config
+        };
+        *self = Resampler::new(config)?;
+        Ok(())
+    }
+
+    fn layout(&self, spec: &StreamSpec) -> IoLayout {
+        IoLayout {
+            input_channels: spec.channels(),
+            output_channels: spec.channels(),
+            max_input_frames: spec.max_block_frames(),
+            max_output_frames: self.max_output_frames(),
+            output_rate: self.config.output_rate as f64,
+            frames: FrameMapping::Resampled {
+                ratio: self.config.output_rate as f64 / self.config.input_rate as f64,
+            },
+        }
+    }
+
+    fn process_into(
+        &mut self,
+        input: &AudioBuffer,
+        output: &mut AudioBuffer,
+    ) -> Result<(), ProcessError> {
+        let result = ProcessError::check_equal(
+            "output channels",
+            self.config.channels,
+            output.channels(),
+            "the resampler's channel count",
+        )
+        .and_then(|()| self.process(input));
+        match result {
+            Ok(produced) if produced.frames() <= output.capacity() => {
+                output.set_frames_clamped(produced.frames());
+                for ch in 0..produced.channels() {
+                    output.channel_mut(ch).copy_from_slice(produced.channel(ch));
+                }
+                Ok(())
+            }
+            Ok(produced) => {
+                let actual = produced.frames();
+                output.clear();
+                Err(ProcessError::TooManyFrames {
+                    field: "output capacity needed",
+                    actual,
+                    max: output.capacity(),
+                })
+            }
+            Err(e) => {
+                output.clear();
+                Err(e)
+            }
+        }
+    }
+
+    fn reset(&mut self) {
+        Resampler::reset(self);
+    }
+
+    fn latency_frames(&self) -> usize {
+        self.latency
+    }
+
+    fn tail_frames(&self) -> usize {
+        // The filter reaches as far after the peak as before it, plus the
+        // FIFO's worth of frames still waiting for a chunk.
+        let buffered = (self.buffering_latency_frames() as f64 * self.config.output_rate as f64
+            / self.config.input_rate as f64)
+            .ceil() as usize;
+        self.latency + buffered
+    }
+}
+
 /// Runs one rubato chunk from `src[offset..offset + chunk]` into `out` at
 /// frame `out_offset`. Returns the frames written.
 fn run_chunk(
@@ -322,14 +522,14 @@ fn run_chunk(
     out: &mut AudioBuffer,
     out_offset: usize,
     channels: usize,
-) -> Result<usize, ConfigError> {
+) -> Result<usize, ProcessError> {
     let mut in_refs: [&[f32]; MAX_CHANNELS] = [&[]; MAX_CHANNELS];
     for (ch, slot) in in_refs.iter_mut().enumerate().take(channels) {
         *slot = &src.channel(ch)[offset..offset + chunk];
     }
     let in_refs = &in_refs[..channels];
-    let adapter_in =
-        SequentialSliceOfSlices::new(in_refs, channels, chunk).map_err(construction_error)?;
+    let adapter_in = SequentialSliceOfSlices::new(in_refs, channels, chunk)
+        .map_err(|_| ProcessError::Resampler("input adapter refused the chunk"))?;
     let capacity = out.capacity();
     out.set_frames_clamped(capacity);
     let mut out_refs: [&mut [f32]; MAX_CHANNELS] = std::array::from_fn(|_| <&mut [f32]>::default());
@@ -339,9 +539,47 @@ fn run_chunk(
     let frames_avail = capacity - out_offset;
     let out_refs = &mut out_refs[..channels];
     let mut adapter_out = SequentialSliceOfSlices::new_mut(out_refs, channels, frames_avail)
-        .map_err(construction_error)?;
+        .map_err(|_| ProcessError::Resampler("output adapter refused the buffer"))?;
     let (_, produced) = inner
         .process_into_buffer(&adapter_in, &mut adapter_out, None)
-        .map_err(|e| ConfigError::Resampler(e.to_string()))?;
+        .map_err(|e| run_error(&e))?;
     Ok(produced)
+}
+
+/// Counts input frames per output block when two rates differ: a
+/// drift-free fractional count, so that over any run the input and output
+/// durations match exactly. A host that pulls blocks of output from a node
+/// fed at another rate ([`FrameMapping::Pulled`]) passes this many input
+/// frames with each.
+///
+/// ```
+/// use kmidi_dsp::resampler::RateClock;
+/// let mut clock = RateClock::new(44_100, 48_000);
+/// let total: usize = (0..1000).map(|_| clock.input_frames(512)).sum();
+/// assert_eq!(total, 470_400); // 512 000 × 44.1 / 48
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct RateClock {
+    input_rate: u64,
+    output_rate: u64,
+    /// Output frames so far × input rate, modulo the output rate.
+    remainder: u64,
+}
+
+impl RateClock {
+    /// A clock from `input_rate` to `output_rate`.
+    pub fn new(input_rate: u32, output_rate: u32) -> Self {
+        Self {
+            input_rate: input_rate as u64,
+            output_rate: output_rate.max(1) as u64,
+            remainder: 0,
+        }
+    }
+
+    /// Input frames to pass with the next output block of `frames`.
+    pub fn input_frames(&mut self, frames: usize) -> usize {
+        let num = frames as u64 * self.input_rate + self.remainder;
+        self.remainder = num % self.output_rate;
+        (num / self.output_rate) as usize
+    }
 }

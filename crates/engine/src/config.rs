@@ -287,6 +287,9 @@ pub struct LimiterConfig {
     pub lookahead_ms: f32,
     /// ms (1 to 2000).
     pub release_ms: f32,
+    /// Limit inter-sample (true) peaks, ITU-R BS.1770-4 (adds 11 frames
+    /// of latency).
+    pub true_peak: bool,
 }
 
 impl Default for LimiterConfig {
@@ -295,6 +298,7 @@ impl Default for LimiterConfig {
             ceiling_db: -1.0,
             lookahead_ms: 1.5,
             release_ms: 60.0,
+            true_peak: false,
         }
     }
 }
@@ -306,6 +310,7 @@ impl LimiterConfig {
             ceiling_db: self.ceiling_db,
             lookahead_ms: self.lookahead_ms,
             release_ms: self.release_ms,
+            true_peak: self.true_peak,
         }
     }
 }
@@ -784,9 +789,9 @@ impl EngineConfig {
                     ),
                 ));
             }
-            ConfigError::check_range("gain_db", t.gain_db as f64, -144.0, 12.0, " dB")
+            ConfigError::check_f32("gain_db", t.gain_db, -144.0, 12.0, " dB")
                 .map_err(|e| EngineError::config(ctx(), e))?;
-            ConfigError::check_range("pan", t.pan as f64, -1.0, 1.0, "")
+            ConfigError::check_f32("pan", t.pan, -1.0, 1.0, "")
                 .map_err(|e| EngineError::config(ctx(), e))?;
             check_bands(&t.eq, self.sample_rate, &ctx())?;
             if let Some(c) = &t.compressor {
@@ -795,7 +800,7 @@ impl EngineConfig {
                     .map_err(|e| EngineError::config(format!("{} compressor", ctx()), e))?;
             }
         }
-        ConfigError::check_range("gain_db", self.master.gain_db as f64, -144.0, 12.0, " dB")
+        ConfigError::check_f32("gain_db", self.master.gain_db, -144.0, 12.0, " dB")
             .map_err(|e| EngineError::config("master", e))?;
         check_bands(&self.master.eq, self.sample_rate, "master")?;
         self.master

@@ -5,7 +5,10 @@ use kmidi_dsp::dynamics::{Compressor, Limiter};
 use kmidi_dsp::eq::Equalizer;
 use kmidi_dsp::mixer::{MixBuses, Mixer, MixerConfig, MixerHandle, StripLayout};
 use kmidi_dsp::resampler::{Resampler, ResamplerConfig};
-use kmidi_dsp::{AudioBuffer, ConfigError, Processor, StreamSpec};
+use kmidi_dsp::{
+    AudioBuffer, BufferProcessor, ConfigError, FrameMapping, IoLayout, ProcessError, Processor,
+    StreamSpec,
+};
 use kmidi_groove::onset::{OnsetConfig, OnsetDetector};
 use kmidi_groove::scheduler::BlockEvent;
 use kmidi_harmony::detect::{ChordDetector, Detection, DetectorConfig, KeyEstimate};
@@ -117,24 +120,20 @@ impl InputStage {
         &'a mut self,
         input: &'a AudioBuffer,
         frames: usize,
-    ) -> Result<&'a AudioBuffer, ConfigError> {
-        if input.channels() != self.channels {
-            return Err(ConfigError::Mismatch {
-                field: "input channels",
-                expected: self.channels,
-                actual: input.channels(),
-                context: "the engine's input_channels",
-            });
-        }
+    ) -> Result<&'a AudioBuffer, ProcessError> {
+        ProcessError::check_equal(
+            "input channels",
+            self.channels,
+            input.channels(),
+            "the engine's input_channels",
+        )?;
         let Some(rs) = self.resampler.as_mut() else {
-            if input.frames() != frames {
-                return Err(ConfigError::Mismatch {
-                    field: "input frames",
-                    expected: frames,
-                    actual: input.frames(),
-                    context: "at the engine rate, one input frame per output frame",
-                });
-            }
+            ProcessError::check_equal(
+                "input frames",
+                frames,
+                input.frames(),
+                "at the engine rate, one input frame per output frame",
+            )?;
             return Ok(input);
         };
         let out = rs.process(input)?;
@@ -458,6 +457,31 @@ impl Engine {
         self.input.latency_frames() + self.limiter.latency_frames()
     }
 
+    /// How long the graph remembers its input, frames at the engine rate:
+    /// the longest tail of any node on the audio path (EQ ring-out,
+    /// compressor release, limiter release), plus the input resampler's.
+    pub fn tail_frames(&self) -> usize {
+        let inserts = self
+            .inserts
+            .iter()
+            .map(|i| {
+                i.eq.as_ref().map_or(0, Processor::tail_frames)
+                    + i.compressor.as_ref().map_or(0, Processor::tail_frames)
+            })
+            .max()
+            .unwrap_or(0);
+        let input = self
+            .input
+            .resampler
+            .as_ref()
+            .map_or(0, BufferProcessor::tail_frames);
+        input
+            + inserts
+            + BufferProcessor::tail_frames(&self.mixer)
+            + self.master_eq.as_ref().map_or(0, Processor::tail_frames)
+            + Processor::tail_frames(&self.limiter)
+    }
+
     /// Turns per-stage timing on or off (from the audio thread's owner).
     pub fn set_stage_timing(&mut self, on: bool) {
         self.clock.set_enabled(on);
@@ -524,27 +548,26 @@ impl Engine {
     /// [`InputClock`](crate::InputClock)). Never allocates, locks or panics.
     ///
     /// # Errors
-    /// [`EngineError::Dsp`] if the buffers do not match the engine; the
-    /// output is then silent.
+    /// [`ProcessError`] if the buffers do not match the engine; the output
+    /// is then silent. The error is `Copy` and static, so even this path
+    /// cannot allocate.
     pub fn process(
         &mut self,
         input: &AudioBuffer,
         output: &mut AudioBuffer,
-    ) -> Result<(), EngineError> {
+    ) -> Result<(), ProcessError> {
         let _ftz = DenormalGuard::new();
         let frames = output.frames();
-        if output.channels() != 2 {
-            return Err(ConfigError::Mismatch {
-                field: "output channels",
-                expected: 2,
-                actual: output.channels(),
-                context: "the engine's stereo output",
-            }
-            .into());
-        }
-        if let Err(e) = ConfigError::check_count("frames", frames, 0, self.config.block_frames) {
+        if let Err(e) = ProcessError::check_equal(
+            "output channels",
+            2,
+            output.channels(),
+            "the engine's stereo output",
+        )
+        .and_then(|()| ProcessError::check_frames("frames", frames, self.config.block_frames))
+        {
             output.clear();
-            return Err(e.into());
+            return Err(e);
         }
         self.clock.start_block();
 
@@ -553,7 +576,7 @@ impl Engine {
             Ok(s) => s,
             Err(e) => {
                 output.clear();
-                return Err(e.into());
+                return Err(e);
             }
         };
         for (t, track) in self.config.tracks.iter().enumerate() {
@@ -684,9 +707,9 @@ impl Engine {
     }
 }
 
-/// Input frames per engine block when the input runs at another rate: a
-/// drift-free fractional count, so that over any run the input and output
-/// durations match exactly.
+/// Input frames per engine block when the input runs at another rate: the
+/// DSP core's drift-free [`RateClock`](kmidi_dsp::resampler::RateClock),
+/// from the input rate to the engine rate.
 ///
 /// ```
 /// use kmidi_engine::InputClock;
@@ -694,28 +717,102 @@ impl Engine {
 /// let total: usize = (0..1000).map(|_| clock.input_frames(512)).sum();
 /// assert_eq!(total, 470_400); // 512 000 × 44.1 / 48
 /// ```
-#[derive(Debug, Clone, Copy)]
-pub struct InputClock {
-    input_rate: u64,
-    engine_rate: u64,
-    /// Engine frames so far × input rate, modulo the engine rate.
-    remainder: u64,
-}
+pub type InputClock = kmidi_dsp::resampler::RateClock;
 
-impl InputClock {
-    /// A clock from `input_rate` to `engine_rate`.
-    pub fn new(input_rate: u32, engine_rate: u32) -> Self {
-        Self {
-            input_rate: input_rate as u64,
-            engine_rate: engine_rate.max(1) as u64,
-            remainder: 0,
+/// The engine as a node of the DSP core's contract, so the conformance
+/// suite (and any generic host code) drives it like every other node.
+///
+/// `prepare` rebuilds the whole graph at the stream's rate and block size
+/// (the only place it allocates; a [`GrooveControl`] taken before no
+/// longer reaches the new graph). The stream's channels must be the
+/// engine's input channels. A config with `input_rate` set keeps it: the
+/// input then runs at that rate and the mapping is
+/// [`FrameMapping::Pulled`].
+impl BufferProcessor for Engine {
+    fn prepare(&mut self, spec: &StreamSpec) -> Result<(), ConfigError> {
+        let expected = self.input.channels;
+        if spec.channels() != expected {
+            return Err(ConfigError::Mismatch {
+                field: "channels",
+                expected,
+                actual: spec.channels(),
+                context: "the engine's input channels (from its config)",
+            });
+        }
+        let rate = spec.sample_rate();
+        if rate.fract() != 0.0 {
+            return Err(ConfigError::Invalid {
+                field: "sample_rate",
+                value: rate.to_string(),
+                expected: "a whole number of Hz",
+            });
+        }
+        let mut config = self.config.clone();
+        config.sample_rate = rate as u32;
+        config.block_frames = spec.max_block_frames();
+        *self = Engine::new(config).map_err(|e| match e {
+            EngineError::Dsp(c) => c,
+            other => ConfigError::Invalid {
+                field: "engine",
+                value: other.to_string(),
+                expected: "a config the engine can build at this rate and block size",
+            },
+        })?;
+        Ok(())
+    }
+
+    fn layout(&self, spec: &StreamSpec) -> IoLayout {
+        let block = spec.max_block_frames();
+        let (max_input_frames, frames) = if self.input.resampler.is_some() {
+            let in_rate = self.config.effective_input_rate();
+            (
+                (block as f64 * self.input.rate_ratio).ceil() as usize + 1,
+                FrameMapping::Pulled {
+                    input_rate: in_rate,
+                    output_rate: self.config.sample_rate,
+                },
+            )
+        } else {
+            (block, FrameMapping::Equal)
+        };
+        IoLayout {
+            input_channels: self.input.channels,
+            output_channels: 2,
+            max_input_frames,
+            max_output_frames: block,
+            output_rate: self.config.sample_rate as f64,
+            frames,
         }
     }
 
-    /// Input frames to pass with the next engine block of `frames`.
-    pub fn input_frames(&mut self, frames: usize) -> usize {
-        let num = frames as u64 * self.input_rate + self.remainder;
-        self.remainder = num % self.engine_rate;
-        (num / self.engine_rate) as usize
+    fn process_into(
+        &mut self,
+        input: &AudioBuffer,
+        output: &mut AudioBuffer,
+    ) -> Result<(), ProcessError> {
+        if self.input.resampler.is_none() {
+            output.set_frames_clamped(input.frames());
+            if input.frames() > output.capacity() {
+                output.clear();
+                return Err(ProcessError::TooManyFrames {
+                    field: "frames",
+                    actual: input.frames(),
+                    max: output.capacity(),
+                });
+            }
+        }
+        Engine::process(self, input, output)
+    }
+
+    fn reset(&mut self) {
+        Engine::reset(self);
+    }
+
+    fn latency_frames(&self) -> usize {
+        Engine::latency_frames(self)
+    }
+
+    fn tail_frames(&self) -> usize {
+        Engine::tail_frames(self)
     }
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use kmidi_dsp::ConfigError;
+use kmidi_dsp::{ConfigError, ProcessError};
 use kmidi_groove::GrooveError;
 use kmidi_ml::MlError;
 
@@ -37,6 +37,9 @@ pub enum EngineError {
     /// A DSP node rejected its settings, or a block did not match the engine.
     #[error(transparent)]
     Dsp(#[from] ConfigError),
+    /// A block did not match the engine (the output was silent).
+    #[error(transparent)]
+    Process(#[from] ProcessError),
     /// The groove scheduler could not be built.
     #[error("groove: {0}")]
     Groove(#[from] GrooveError),

@@ -60,15 +60,9 @@ impl OnsetConfig {
     /// # Errors
     /// [`ConfigError`] naming the field and its range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        ConfigError::check_range("threshold", self.threshold as f64, 0.1, 100.0, "")?;
-        ConfigError::check_range("min_gap_ms", self.min_gap_ms as f64, 5.0, 500.0, " ms")?;
-        ConfigError::check_range(
-            "envelope_seconds",
-            self.envelope_seconds as f64,
-            1.0,
-            120.0,
-            " s",
-        )?;
+        ConfigError::check_f32("threshold", self.threshold, 0.1, 100.0, "")?;
+        ConfigError::check_f32("min_gap_ms", self.min_gap_ms, 5.0, 500.0, " ms")?;
+        ConfigError::check_f32("envelope_seconds", self.envelope_seconds, 1.0, 120.0, " s")?;
         Ok(())
     }
 }

@@ -132,13 +132,13 @@ impl DetectorConfig {
     /// # Errors
     /// [`ConfigError`] naming the field and its allowed range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        ConfigError::check_range("smoothing_ms", self.smoothing_ms as f64, 5.0, 1000.0, " ms")?;
+        ConfigError::check_f32("smoothing_ms", self.smoothing_ms, 5.0, 1000.0, " ms")?;
         ConfigError::check_count("hold_hops", self.hold_hops as usize, 1, 50)?;
-        ConfigError::check_range("silence_db", self.silence_db as f64, -120.0, 0.0, " dB")?;
-        ConfigError::check_range("min_match", self.min_match as f64, 0.0, 1.0, "")?;
-        ConfigError::check_range("max_flatness", self.max_flatness as f64, 0.0, 1.0, "")?;
-        ConfigError::check_range("key_window_s", self.key_window_s as f64, 1.0, 600.0, " s")?;
-        ConfigError::check_range("a4_hz", self.a4_hz as f64, 400.0, 480.0, " Hz")?;
+        ConfigError::check_f32("silence_db", self.silence_db, -120.0, 0.0, " dB")?;
+        ConfigError::check_f32("min_match", self.min_match, 0.0, 1.0, "")?;
+        ConfigError::check_f32("max_flatness", self.max_flatness, 0.0, 1.0, "")?;
+        ConfigError::check_f32("key_window_s", self.key_window_s, 1.0, 600.0, " s")?;
+        ConfigError::check_f32("a4_hz", self.a4_hz, 400.0, 480.0, " Hz")?;
         Ok(())
     }
 }

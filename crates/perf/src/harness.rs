@@ -11,7 +11,7 @@ use kmidi_dsp::AudioBuffer;
 use kmidi_dsp::alloc_probe::count_allocations;
 use kmidi_engine::material::{Material, MaterialPlayer};
 use kmidi_engine::render::WavSource;
-use kmidi_engine::{Engine, EngineConfig, InputClock, Stage};
+use kmidi_engine::{Engine, EngineConfig, EngineError, InputClock, Stage};
 use serde::{Deserialize, Serialize};
 
 use crate::PerfError;
@@ -353,7 +353,9 @@ pub fn drive(
             .set_frames(clock.input_frames(block))
             .map_err(kmidi_engine::EngineError::from)?;
         feed.fill(&mut input);
-        engine.process(&input, &mut output)?;
+        engine
+            .process(&input, &mut output)
+            .map_err(EngineError::from)?;
     }
     // Timing starts from the top of the input with the engine's state
     // cleared; the warm-up only warmed caches and predictors.
@@ -394,7 +396,7 @@ pub fn drive(
         }
         let (result, alloc, t0, t1) =
             time_block(&mut times, || engine.process(&input, &mut output));
-        result?;
+        result.map_err(EngineError::from)?;
         allocations += alloc;
         if let Some(w) = wake_late.as_mut() {
             w.record(t0.saturating_duration_since(boundary).as_nanos() as u64);
