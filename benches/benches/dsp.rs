@@ -138,28 +138,33 @@ fn ratio_sensitivity(c: &mut Criterion) {
     g.finish();
 }
 
+/// Sample-peak and true-peak modes side by side: the ratio is the cost of
+/// the true-peak mode's band limit and 4× interpolation.
 fn limiter(c: &mut Criterion) {
     let mut g = c.benchmark_group("dsp/limiter_stereo");
     for frames in BLOCK_SIZES {
         g.throughput(Throughput::Elements(frames as u64));
-        let mut lim = Limiter::new(LimiterSettings::default()).unwrap();
-        lim.prepare(&spec(frames, 2)).unwrap();
-        let mut buf = signals::noise_block(2, frames, 13);
-        for ch in buf.channels_iter_mut() {
-            for s in ch.iter_mut() {
-                *s *= 4.0;
+        for (name, true_peak) in [("lookahead_5ms", false), ("true_peak/lookahead_5ms", true)] {
+            let mut lim = Limiter::new(LimiterSettings {
+                true_peak,
+                ..LimiterSettings::default()
+            })
+            .unwrap();
+            lim.prepare(&spec(frames, 2)).unwrap();
+            let mut buf = signals::noise_block(2, frames, 13);
+            for ch in buf.channels_iter_mut() {
+                for s in ch.iter_mut() {
+                    *s *= 4.0;
+                }
             }
-        }
-        let src = buf.clone();
-        g.bench_function(
-            BenchmarkId::new("lookahead_5ms", format!("frames={frames}")),
-            |b| {
+            let src = buf.clone();
+            g.bench_function(BenchmarkId::new(name, format!("frames={frames}")), |b| {
                 b.iter(|| {
                     buf.copy_from(&src).unwrap();
                     lim.process(black_box(&mut buf))
                 })
-            },
-        );
+            });
+        }
     }
     g.finish();
 }

@@ -27,12 +27,13 @@
 //! sample is clipped (a jump used to hard-clip 153 of the next 240).
 //!
 //! In **true-peak** mode ([`LimiterSettings::true_peak`]) the level of each
-//! frame is also read between samples, 4× oversampled with the
-//! interpolation filter of ITU-R BS.1770-4 Annex 2 (48 taps, 4 phases of
-//! 12). Each interpolated peak limits the gain of all 12 samples it was
-//! interpolated from, so the reconstructed waveform stays under the ceiling,
-//! not only its samples. This costs the filter (48 multiply-adds per frame
-//! and channel) and 11 frames of latency.
+//! frame is also read between samples, 4× oversampled (ITU-R BS.1770-4's
+//! method; [`crate::true_peak`] has the filters and why they are not the
+//! Annex's own). Each interpolated peak limits the gain of every sample it
+//! was interpolated from, so the reconstructed waveform stays under the
+//! ceiling, not only its samples. It costs a band limit at 0.8 × Nyquist
+//! and the interpolator (about 290 multiply-adds per frame and channel)
+//! and 102 frames of latency.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -40,6 +41,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use crate::fastmath::{DB_PER_LOG2, LOG2_PER_DB, fast_exp2, fast_log2};
 use crate::gain::db_to_linear;
 use crate::param::{AtomicF32, AtomicSwitch, LinearRamp};
+use crate::true_peak::{BandLimiter, Interpolator, TRUE_PEAK_MARGIN_DB};
 use crate::{AudioBuffer, ConfigError, Processor, StreamSpec};
 
 /// How the compressor measures level.
@@ -594,8 +596,9 @@ pub struct LimiterSettings {
     pub lookahead_ms: f32,
     /// Time constant for the gain to recover, in ms (1 to 2000).
     pub release_ms: f32,
-    /// Limit the true peak (ITU-R BS.1770-4, 4× oversampled) instead of
-    /// the sample peak: +11 frames of latency and the interpolation cost.
+    /// Limit the true peak (4× oversampled, as ITU-R BS.1770-4 measures
+    /// it) instead of the sample peak: the output is band-limited to 0.8 ×
+    /// Nyquist, and latency grows by 102 frames (see [`crate::true_peak`]).
     pub true_peak: bool,
 }
 
@@ -624,50 +627,83 @@ impl LimiterSettings {
     }
 }
 
-/// ITU-R BS.1770-4 Annex 2's 4× true-peak interpolation filter, in units
-/// of 2⁻¹³ (every published coefficient is an exact multiple of it).
-/// Phases 2 and 3 are phases 1 and 0 reversed.
-const TRUE_PEAK_TABLE: [[i16; 12]; 2] = [
-    [
-        14, 90, -161, 272, -487, 1125, 7964, -838, 390, -218, 122, -68,
-    ],
-    [
-        -239, 240, -424, 730, -1364, 3810, 6388, -1641, 832, -477, 271, -155,
-    ],
-];
+/// The true-peak side of a [`Limiter`]: the band limit, the interpolator
+/// and its windows (see [`crate::true_peak`]).
+#[derive(Debug, Clone, Default)]
+struct TruePeakDetector {
+    band_limit: BandLimiter,
+    interpolator: Interpolator,
+    /// Per channel, the last `taps` band-limited samples, twice over
+    /// (written at `i` and `i + taps`) so a window is always contiguous.
+    history: Vec<Vec<f32>>,
+    pos: usize,
+    /// The needed gains of the last `taps` windows (a min-window).
+    needed: Vec<f32>,
+    needed_pos: usize,
+}
 
-/// The four phases of [`TRUE_PEAK_TABLE`] as `f32`: `TRUE_PEAK_PHASES[p][k]`
-/// multiplies the sample `k` frames old.
-pub const TRUE_PEAK_PHASES: [[f32; 12]; 4] = {
-    let mut out = [[0.0f32; 12]; 4];
-    let mut k = 0;
-    while k < 12 {
-        out[0][k] = TRUE_PEAK_TABLE[0][k] as f32 / 8192.0;
-        out[1][k] = TRUE_PEAK_TABLE[1][k] as f32 / 8192.0;
-        out[2][k] = TRUE_PEAK_TABLE[1][11 - k] as f32 / 8192.0;
-        out[3][k] = TRUE_PEAK_TABLE[0][11 - k] as f32 / 8192.0;
-        k += 1;
-    }
-    out
-};
-
-/// Taps per phase of [`TRUE_PEAK_PHASES`]: how many samples one
-/// interpolated peak depends on.
-const TP_TAPS: usize = 12;
-
-/// The true peak (largest magnitude of the four 4×-oversampled points) of
-/// the 12-sample window `history`, oldest first.
-#[inline(always)]
-fn interpolated_peak(history: &[f32; TP_TAPS]) -> f32 {
-    let mut peak = 0.0f32;
-    for phase in &TRUE_PEAK_PHASES {
-        let mut acc = 0.0f32;
-        for k in 0..TP_TAPS {
-            acc += phase[k] * history[TP_TAPS - 1 - k];
+impl TruePeakDetector {
+    fn new(channels: usize) -> Self {
+        let interpolator = Interpolator::limiter();
+        let taps = interpolator.taps();
+        Self {
+            band_limit: BandLimiter::new(channels),
+            interpolator,
+            history: vec![vec![0.0; 2 * taps]; channels],
+            pos: 0,
+            needed: vec![1.0; taps],
+            needed_pos: 0,
         }
-        peak = peak.max(acc.abs());
     }
-    peak
+
+    fn reset(&mut self) {
+        self.band_limit.reset();
+        for h in self.history.iter_mut() {
+            h.fill(0.0);
+        }
+        self.pos = 0;
+        self.needed.fill(1.0);
+        self.needed_pos = 0;
+    }
+
+    /// Frames from input to the lookahead: the band limit's delay and the
+    /// interpolation window.
+    fn delay(&self) -> usize {
+        self.band_limit.delay() + self.interpolator.taps() - 1
+    }
+
+    /// Pushes `x` for channel `ch`; returns the true peak of the window
+    /// now and the (band-limited) sample leaving it.
+    #[inline(always)]
+    fn push(&mut self, ch: usize, x: f32) -> (f32, f32) {
+        let x = self.band_limit.filter(ch, x);
+        let taps = self.interpolator.taps();
+        let h = &mut self.history[ch];
+        h[self.pos] = x;
+        h[self.pos + taps] = x;
+        let window = &h[self.pos + 1..self.pos + 1 + taps];
+        (self.interpolator.peak(window), window[0])
+    }
+
+    /// Ends a frame whose windows needed `needed`; returns the smallest
+    /// gain any window holding the leaving sample needs.
+    #[inline(always)]
+    fn end_frame(&mut self, needed: f32) -> f32 {
+        self.band_limit.advance();
+        let taps = self.interpolator.taps();
+        self.pos = if self.pos + 1 == taps {
+            0
+        } else {
+            self.pos + 1
+        };
+        self.needed[self.needed_pos] = needed;
+        self.needed_pos = if self.needed_pos + 1 == taps {
+            0
+        } else {
+            self.needed_pos + 1
+        };
+        self.needed.iter().fold(1.0f32, |m, &g| m.min(g))
+    }
 }
 
 /// A lookahead brick-wall limiter implementing [`Processor`]: no output
@@ -707,13 +743,10 @@ pub struct Limiter {
     /// The ceiling each delayed frame was judged against.
     ceiling_delay: Vec<f32>,
     delay_pos: usize,
-    /// True-peak mode: the last 12 input samples per channel, twice over
-    /// (written at `i` and `i + 12`) so a window is always contiguous.
-    tp_history: Vec<[f32; 2 * TP_TAPS]>,
-    tp_pos: usize,
-    /// True-peak mode: the needed gains of the last 12 windows (min-window).
-    tp_needed: [f32; TP_TAPS],
-    tp_needed_pos: usize,
+    /// True-peak mode's detector.
+    true_peak: TruePeakDetector,
+    /// [`TRUE_PEAK_MARGIN_DB`] as a factor.
+    true_peak_margin: f32,
     /// Sliding-minimum deque over the needed gains: (frame index, gain).
     min_queue: Vec<(u64, f32)>,
     min_head: usize,
@@ -782,10 +815,8 @@ impl Limiter {
             delay: Vec::new(),
             ceiling_delay: Vec::new(),
             delay_pos: 0,
-            tp_history: Vec::new(),
-            tp_pos: 0,
-            tp_needed: [1.0; TP_TAPS],
-            tp_needed_pos: 0,
+            true_peak: TruePeakDetector::default(),
+            true_peak_margin: db_to_linear(-TRUE_PEAK_MARGIN_DB),
             min_queue: Vec::new(),
             min_head: 0,
             min_len: 0,
@@ -865,18 +896,13 @@ impl Limiter {
             for ch in 0..channels {
                 let x = crate::sample::usable_or_silence(block.channel(ch)[n]);
                 if TRUE_PEAK {
-                    let h = &mut self.tp_history[ch];
-                    h[self.tp_pos] = x;
-                    h[self.tp_pos + TP_TAPS] = x;
-                    let mut window = [0.0f32; TP_TAPS];
-                    window.copy_from_slice(&h[self.tp_pos + 1..self.tp_pos + 1 + TP_TAPS]);
-                    let tp = interpolated_peak(&window);
-                    if tp > c_in {
-                        tp_needed = tp_needed.min(c_in / tp);
+                    let (tp, old) = self.true_peak.push(ch, x);
+                    let aim = c_in * self.true_peak_margin;
+                    if tp > aim {
+                        tp_needed = tp_needed.min(aim / tp);
                     }
                     // The sample leaving the interpolation window enters
                     // the lookahead.
-                    let old = window[0];
                     peak = peak.max(old.abs());
                     self.delay[ch][write] = old;
                 } else {
@@ -886,19 +912,8 @@ impl Limiter {
             }
             let mut needed = if peak > c_in { c_in / peak } else { 1.0 };
             if TRUE_PEAK {
-                self.tp_pos = if self.tp_pos + 1 == TP_TAPS {
-                    0
-                } else {
-                    self.tp_pos + 1
-                };
                 // Every window that used the entering sample must be met.
-                self.tp_needed[self.tp_needed_pos] = tp_needed;
-                self.tp_needed_pos = if self.tp_needed_pos + 1 == TP_TAPS {
-                    0
-                } else {
-                    self.tp_needed_pos + 1
-                };
-                needed = self.tp_needed.iter().fold(needed, |m, &g| m.min(g));
+                needed = needed.min(self.true_peak.end_frame(tp_needed));
             }
             self.ceiling_delay[write] = c_in;
             let idx = self.frame_index;
@@ -941,10 +956,14 @@ impl Processor for Limiter {
         self.max_frames = spec.max_block_frames();
         let l = self.lookahead;
         // In true-peak mode the interpolation window holds each frame
-        // TP_TAPS - 1 frames before it enters this delay line.
+        // `taps - 1` frames before it enters this delay line.
         self.delay = vec![vec![0.0; l]; spec.channels()];
         self.ceiling_delay = vec![0.0; l];
-        self.tp_history = vec![[0.0; 2 * TP_TAPS]; spec.channels()];
+        self.true_peak = if self.settings.true_peak {
+            TruePeakDetector::new(spec.channels())
+        } else {
+            TruePeakDetector::default()
+        };
         self.min_queue = vec![(0, 1.0); l + 1];
         self.box_ring = vec![1.0; l];
         self.ceiling_glide
@@ -985,7 +1004,7 @@ impl Processor for Limiter {
     fn latency_frames(&self) -> usize {
         self.lookahead - 1
             + if self.settings.true_peak {
-                TP_TAPS - 1
+                self.true_peak.delay()
             } else {
                 0
             }
@@ -1004,16 +1023,11 @@ impl Limiter {
         for d in self.delay.iter_mut() {
             d.fill(0.0);
         }
-        for h in self.tp_history.iter_mut() {
-            h.fill(0.0);
-        }
+        self.true_peak.reset();
         let ceiling = self.ceiling.load();
         self.seen_ceiling = ceiling;
         self.ceiling_glide.set_immediate(ceiling);
         self.ceiling_delay.fill(ceiling);
-        self.tp_pos = 0;
-        self.tp_needed = [1.0; TP_TAPS];
-        self.tp_needed_pos = 0;
         self.delay_pos = 0;
         self.min_head = 0;
         self.min_len = 0;
