@@ -10,13 +10,13 @@
 //! | `rates` | every sample rate from 8 to 384 kHz (how many: strictness) |
 //! | `channels` | channel counts from 1 to 64 |
 //! | `blocks` | largest blocks from 1 to 8192 frames, fed blocks of every length up to them |
-//! | `partition` | one signal cut into random blocks: the output equals the whole-block output, bit for bit or within the subject's stated tolerance |
+//! | `partition` | one signal cut into random blocks: the output (and what an analyser reports, [`Subject::observe`]) equals the whole-block output, bit for bit or within the subject's stated tolerance |
 //! | `oversized` | a block longer than prepared: the defined behaviour (in place: the extra frames and channels come back untouched; buffer processors: an error and a silent output) |
 //! | `reprepare` | prepare A, run, prepare B, run, reset, prepare A: equal to a fresh A |
 //! | `reset` | reset after audio: equal to a fresh processor |
 //! | `automation` | parameters changed every block from another thread: finite output, no clicks |
 //! | `poison` | NaN, ±Inf, denormals, 1e30, ±f32::MAX, DC, silence and full-scale squares, each followed by normal audio: finite output from the next block on, and back to the output of a run without it within the processor's stated latency + tail |
-//! | `latency` | the reported latency equals the measured delay of a band-limited impulse |
+//! | `latency` | the reported latency equals the measured delay of a band-limited impulse's peak, or (for nodes that keep the rate) where a unit impulse's response starts: a minimum-phase filter's group delay is not latency |
 //! | `realtime` | in steady state: zero allocations, zero system calls (perf tracepoint), no voluntary context switches (blocking, locks that wait) and no page faults |
 //!
 //! Every call is wrapped in `catch_unwind` and counted for allocations, in
@@ -133,6 +133,7 @@ pub type Automation = Box<dyn FnMut(&mut fastrand::Rng) + Send>;
 
 type Builder<P> = Box<dyn Fn(&StreamSpec) -> Option<P> + Sync>;
 type Automator<P> = Box<dyn Fn(&P) -> Automation + Sync>;
+type Observer<P> = Box<dyn Fn(&P) -> Vec<f64> + Sync>;
 
 /// How closely outputs must agree when the same signal is cut into other
 /// blocks, or a processor is reset or prepared again.
@@ -159,6 +160,7 @@ pub struct Subject<P> {
     name: String,
     build: Builder<P>,
     automation: Option<Automator<P>>,
+    observer: Option<Observer<P>>,
     exactness: Exactness,
     clicks_checked: bool,
 }
@@ -187,6 +189,7 @@ impl<P: BufferProcessor> Subject<P> {
             name: name.into(),
             build: Box::new(build),
             automation: None,
+            observer: None,
             exactness: Exactness::BitExact,
             clicks_checked: true,
         }
@@ -198,6 +201,20 @@ impl<P: BufferProcessor> Subject<P> {
     pub fn automate(mut self, automate: impl Fn(&P) -> Automation + Sync + 'static) -> Self {
         self.automation = Some(Box::new(automate));
         self
+    }
+
+    /// What the processor reports besides audio (an analyser's label,
+    /// counts, estimates), read after a whole signal: the `partition`,
+    /// `reset` and `reprepare` checks require it to agree exactly, like the
+    /// audio (an analyser leaves its audio untouched, so the audio alone
+    /// proves little).
+    pub fn observe(mut self, observe: impl Fn(&P) -> Vec<f64> + Sync + 'static) -> Self {
+        self.observer = Some(Box::new(observe));
+        self
+    }
+
+    pub(crate) fn observation(&self, p: &P) -> Vec<f64> {
+        self.observer.as_ref().map_or_else(Vec::new, |o| o(p))
     }
 
     /// How closely outputs must agree across partitions, resets and

@@ -24,6 +24,7 @@ fn suite() -> Suite {
 }
 
 fn assert_conforms(report: Report) {
+    println!("{report}");
     assert!(report.passed(), "{report}");
 }
 

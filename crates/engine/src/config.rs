@@ -620,6 +620,9 @@ impl TrackRole {
     }
 }
 
+/// The highest band a preset keeps, as a share of the sample rate.
+const PRESET_BAND_LIMIT: f32 = 0.4;
+
 impl EngineConfig {
     /// A preset: "minimal" (1 track: a full mix through EQ and a bus
     /// compressor), "band" (8 tracks: kick, snare, hi-hat, bass, keys, pad,
@@ -676,6 +679,37 @@ impl EngineConfig {
             },
             groove: GrooveConfig::default(),
         })
+    }
+
+    /// A preset at `sample_rate` Hz. The presets are voiced at 48 kHz; at a
+    /// rate whose Nyquist frequency is too low for a band (the master's
+    /// 9 kHz air shelf at 8 kHz), the band moves down to 0.4 × the rate,
+    /// the highest a shelf can sit and still shape the top octave. A config
+    /// file's bands never move: one above Nyquist is an error.
+    ///
+    /// ```
+    /// use kmidi_engine::EngineConfig;
+    /// let c = EngineConfig::preset_at("band", 8_000)?;
+    /// assert!(c.master.eq.iter().all(|b| b.frequency_hz <= 3_200.0));
+    /// c.validate()?;
+    /// # Ok::<(), kmidi_engine::EngineError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`EngineError::UnknownPreset`] for an unknown name.
+    pub fn preset_at(name: &str, sample_rate: u32) -> Result<Self, EngineError> {
+        let mut config = Self::preset(name)?;
+        config.sample_rate = sample_rate;
+        let limit = PRESET_BAND_LIMIT * sample_rate as f32;
+        let bands = config
+            .tracks
+            .iter_mut()
+            .flat_map(|t| t.eq.iter_mut())
+            .chain(config.master.eq.iter_mut());
+        for band in bands {
+            band.frequency_hz = band.frequency_hz.min(limit);
+        }
+        Ok(config)
     }
 
     /// Reads and validates a TOML config file.

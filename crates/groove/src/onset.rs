@@ -86,6 +86,10 @@ struct MelFilter {
 pub struct OnsetDetector {
     config: OnsetConfig,
     prepared: bool,
+    /// The prepared block and channel maximums (frames and channels past
+    /// them are not read).
+    max_frames: usize,
+    max_channels: usize,
     fft_size: usize,
     hop: usize,
     ring: Vec<f32>,
@@ -124,6 +128,8 @@ impl OnsetDetector {
         Self {
             config,
             prepared: false,
+            max_frames: 0,
+            max_channels: 0,
             fft_size: 1024,
             hop: 256,
             ring: Vec::new(),
@@ -340,6 +346,8 @@ impl Processor for OnsetDetector {
         self.min_gap_hops = ((self.config.min_gap_ms / 1000.0 / hop_s).round() as u64).max(1);
         let env = ((self.config.envelope_seconds / hop_s).ceil() as usize).max(16);
         self.envelope = vec![0.0; env];
+        self.max_frames = spec.max_block_frames();
+        self.max_channels = spec.channels();
         self.prepared = true;
         self.reset();
         Ok(())
@@ -350,8 +358,8 @@ impl Processor for OnsetDetector {
         if !self.prepared || block.channels() == 0 {
             return;
         }
-        let frames = block.frames();
-        let channels = block.channels();
+        let frames = block.frames().min(self.max_frames);
+        let channels = block.channels().min(self.max_channels);
         let gain = 1.0 / channels as f32;
         let mut done = 0;
         while done < frames {

@@ -208,6 +208,10 @@ pub struct KeyEstimate {
 pub struct ChordDetector {
     config: DetectorConfig,
     prepared: bool,
+    /// The prepared block and channel maximums (frames and channels past
+    /// them are not read).
+    max_frames: usize,
+    max_channels: usize,
     // Decimation.
     decimation: usize,
     fir: Vec<f32>,
@@ -261,6 +265,8 @@ impl ChordDetector {
         Self {
             config,
             prepared: false,
+            max_frames: 0,
+            max_channels: 0,
             decimation: 1,
             fir: Vec::new(),
             fir_history: Vec::new(),
@@ -334,10 +340,24 @@ impl ChordDetector {
         &self.changes[..self.changes_len]
     }
 
-    /// Input frames between a chord's start and the centre of the analysis
-    /// window that first sees it fully: half the FFT window, in input frames.
+    /// Input frames from a chord's start to the change that reports it
+    /// (the median over held chords; `tests/latency.rs` measures it within
+    /// 10 ms at 44.1, 48 and 96 kHz). The sum of:
+    ///
+    /// * half the analysis window: the new chord fills its centre;
+    /// * the chroma smoothing's time constant: a smoother lags a ramp by
+    ///   that much, and the window turns the chord change into a ramp;
+    /// * `hold_hops - 1` hops of holding, plus half a hop of waiting for
+    ///   the next analysis;
+    /// * the decimating filter's delay.
     pub fn analysis_delay_frames(&self) -> usize {
-        FFT_SIZE / 2 * self.decimation
+        let d = self.decimation as f64;
+        let hop = self.hop as f64 * d;
+        let window = FFT_SIZE as f64 / 2.0 * d;
+        let smoothing = self.config.smoothing_ms as f64 * 1e-3 * self.analysis_rate as f64 * d;
+        let hold = (self.config.hold_hops as f64 - 0.5) * hop;
+        let fir = (self.fir.len().saturating_sub(1)) as f64 / 2.0;
+        (window + smoothing + hold + fir).round() as usize
     }
 
     /// Input frames per analysis hop.
@@ -798,6 +818,8 @@ impl Processor for ChordDetector {
         self.smooth_alpha = 1.0 - (-hop_s * 1000.0 / self.config.smoothing_ms).exp();
         self.tuning_alpha = 1.0 - (-hop_s / 2.0).exp();
         self.key_alpha = 1.0 - (-(hop_s as f64) / self.config.key_window_s as f64).exp();
+        self.max_frames = spec.max_block_frames();
+        self.max_channels = spec.channels();
         self.prepared = true;
         self.reset();
         Ok(())
@@ -808,8 +830,8 @@ impl Processor for ChordDetector {
         if !self.prepared || block.channels() == 0 {
             return;
         }
-        let frames = block.frames();
-        let channels = block.channels();
+        let frames = block.frames().min(self.max_frames);
+        let channels = block.channels().min(self.max_channels);
         let gain = 1.0 / channels as f32;
         let taps = self.fir.len();
         let d = self.decimation;

@@ -10,7 +10,8 @@
 //! reference values librosa 0.11 wrote (`scripts/ml/make_mel_reference.py`).
 //!
 //! [`MelSpectrogram::push`] is the streaming form: feed blocks of any size,
-//! get a new frame of log-mel values every hop, without allocating.
+//! and every frame they complete (one per hop, several for a block longer
+//! than the hop) is handed to a callback, without allocating.
 //!
 //! ```
 //! use kmidi_ml::features::{MelConfig, MelSpectrogram};
@@ -288,12 +289,17 @@ impl MelSpectrogram {
         out
     }
 
-    /// Streaming: appends `block` and returns `true` if a new frame was
-    /// completed (read it with [`latest_log_mel`](Self::latest_log_mel)).
-    /// The frame covers the last `n_fft` samples. No allocation.
-    pub fn push(&mut self, block: &[f32]) -> bool {
+    /// Streaming: appends `block` (any length) and calls `on_frame` with
+    /// the log10 mel power of every frame it completes, in order, each
+    /// covering the `n_fft` samples before its hop boundary. Returns how
+    /// many frames it completed. No allocation.
+    ///
+    /// A block longer than the hop completes several frames; every one of
+    /// them is delivered (with block 1024 and hop 512 the old single-frame
+    /// return delivered 357 of 713).
+    pub fn push(&mut self, block: &[f32], mut on_frame: impl FnMut(&[f32])) -> usize {
         let n_fft = self.config.n_fft;
-        let mut new_frame = false;
+        let mut frames = 0;
         let mut done = 0;
         while done < block.len() {
             let n = (self.config.hop - self.since_hop).min(block.len() - done);
@@ -301,7 +307,7 @@ impl MelSpectrogram {
             self.ring.copy_within(n.., 0);
             let dst = &mut self.ring[n_fft - n..];
             for (d, &x) in dst.iter_mut().zip(&block[done..done + n]) {
-                *d = if x.is_finite() { x } else { 0.0 };
+                *d = kmidi_dsp::sample::usable_or_silence(x);
             }
             self.since_hop += n;
             done += n;
@@ -312,11 +318,12 @@ impl MelSpectrogram {
                 for v in latest.iter_mut() {
                     *v = (*v + 1e-10).log10();
                 }
+                on_frame(&latest);
                 self.latest = latest;
-                new_frame = true;
+                frames += 1;
             }
         }
-        new_frame
+        frames
     }
 
     /// log10 of the mel power of the latest streamed frame (`n_mels`).

@@ -83,7 +83,7 @@ fn streaming_frames_equal_offline_frames() {
     let mut stream = MelSpectrogram::new(config).unwrap();
     let mut produced = 0usize;
     for (i, block) in signal.chunks_exact(512).enumerate() {
-        assert!(stream.push(block));
+        assert_eq!(stream.push(block, |_| {}), 1);
         produced += 1;
         let t = i + 1; // frame ends at sample t·512
         if t >= 4 {
@@ -113,4 +113,30 @@ fn streaming_frames_equal_offline_frames() {
         .to_string()
         .contains("fmax")
     );
+}
+
+#[test]
+fn blocks_longer_than_the_hop_deliver_every_frame() {
+    // With block 1024 and hop 512, the old API handed out 357 of 713 frames.
+    let config = MelConfig::librosa_default(48_000.0);
+    let signal: Vec<f32> = (0..365_056)
+        .map(|i| ((i as f32) * 0.0576).sin() * 0.5 + ((i as f32) * 0.0031).sin() * 0.2)
+        .collect();
+    let mut by_hop = MelSpectrogram::new(config).unwrap();
+    let mut expected = Vec::new();
+    for block in signal.chunks(512) {
+        by_hop.push(block, |f| expected.push(f.to_vec()));
+    }
+    for block_len in [1024usize, 1500, 4096, 333] {
+        let mut stream = MelSpectrogram::new(config).unwrap();
+        let mut got = Vec::new();
+        let mut completed = 0;
+        for block in signal.chunks(block_len) {
+            completed += stream.push(block, |f| got.push(f.to_vec()));
+        }
+        assert_eq!(completed, got.len());
+        assert_eq!(got.len(), expected.len(), "block {block_len}");
+        assert_eq!(got.len(), 713);
+        assert_eq!(got, expected, "block {block_len}");
+    }
 }

@@ -52,13 +52,21 @@ pub struct Fingerprint {
 /// The calibration loop: a low-pass biquad over 48 000 samples, the
 /// median of 21 runs after 3 warm-up runs, in nanoseconds.
 pub fn calibration_loop_ns() -> f64 {
+    calibration_kernel_ns(1, 21)
+}
+
+/// The calibration kernel (a low-pass biquad over one second of audio at
+/// 48 kHz), timed as `samples` samples of `runs` back-to-back runs each,
+/// after 3 warm-up runs: the median over samples of the mean run, in
+/// nanoseconds. With `runs` = 1 it is [`calibration_loop_ns`]; `kmidi-perf
+/// check` uses 16 (about 2 ms a sample) so that its samples are as long as
+/// the batches it times workloads in.
+pub fn calibration_kernel_ns(runs: usize, samples: usize) -> f64 {
     let (b0, b1, b2, a1, a2) = (0.0675_f32, 0.135, 0.0675, -1.143, 0.4128);
     let mut signal: Vec<f32> = (0..48_000)
         .map(|i| ((i * 7919) % 2000) as f32 / 1000.0 - 1.0)
         .collect();
-    let mut runs = Vec::with_capacity(21);
-    for run in 0..24 {
-        let start = Instant::now();
+    let mut kernel = || {
         let (mut z1, mut z2) = (0.0_f32, 0.0_f32);
         for x in signal.iter_mut() {
             let y = b0 * *x + z1;
@@ -68,12 +76,22 @@ pub fn calibration_loop_ns() -> f64 {
         }
         std::hint::black_box(&mut signal);
         signal[0] += 0.5;
-        if run >= 3 {
-            runs.push(start.elapsed().as_nanos() as f64);
-        }
+    };
+    for _ in 0..3 {
+        kernel();
     }
-    runs.sort_by(f64::total_cmp);
-    runs[runs.len() / 2]
+    let runs = runs.max(1);
+    let mut means: Vec<f64> = (0..samples.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..runs {
+                kernel();
+            }
+            start.elapsed().as_nanos() as f64 / runs as f64
+        })
+        .collect();
+    means.sort_by(f64::total_cmp);
+    means[means.len() / 2]
 }
 
 fn rustc_on_path() -> String {

@@ -10,6 +10,7 @@
 //!   audio thread's allocations, and reports DSP load, xruns, real-time
 //!   factor, CPU time and peak memory.
 //! * [`targets`]: `check` against a committed targets file.
+//! * [`validate`]: the conformance suite over an engine and its nodes.
 //! * [`profile`]: CPU flamegraphs (pprof) and heap profiles (dhat).
 //! * [`report`]: terminal tables and versioned JSON, each stamped with the
 //!   [`machine::Machine`] it ran on.
@@ -54,5 +55,6 @@ pub mod report;
 pub mod stats;
 pub mod sys;
 pub mod targets;
+pub mod validate;
 
 pub use error::{PerfError, write_atomic};

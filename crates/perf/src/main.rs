@@ -103,6 +103,10 @@ enum Command {
         /// Seconds each workload is timed (0.05 to 60).
         #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
         seconds: f64,
+        /// Judge every limit as written (a report for the machine the
+        /// targets name) instead of scaling by this machine's speed.
+        #[arg(long)]
+        unscaled: bool,
         /// Print JSON (schema kmidi-perf/check) instead of a table.
         #[arg(long)]
         json: bool,
@@ -179,6 +183,31 @@ enum Command {
         #[arg(long)]
         criterion_dir: Option<PathBuf>,
     },
+    /// Run the conformance suite (kmidi's pluginval) over an engine preset or
+    /// config, and with --nodes over every node it builds: exit 1 on any failure.
+    Validate {
+        /// Presets, comma-separated: minimal, band, large (or "all").
+        #[arg(long, default_value = "band")]
+        preset: String,
+        /// An engine config file (TOML) instead of a preset.
+        #[arg(long, conflicts_with = "preset")]
+        config: Option<PathBuf>,
+        /// How hard to try, 1 to 10 (5 is what CI runs, 10 every rate,
+        /// channel count and block size with racing automation).
+        #[arg(long, default_value_t = 5)]
+        strictness: u8,
+        /// Also check each node the config builds (EQs, compressors, mixer,
+        /// limiter, detectors, input resampler).
+        #[arg(long)]
+        nodes: bool,
+        /// The seed every random choice comes from (a failure prints it).
+        #[arg(long, value_parser = parse_seed)]
+        seed: Option<u64>,
+        /// Run only this check (rates, channels, blocks, partition, oversized,
+        /// reprepare, reset, automation, poison, latency, allocations, syscalls).
+        #[arg(long)]
+        check: Option<String>,
+    },
     /// Render a WAV file through the engine to a stereo WAV (written atomically).
     Render {
         /// Input WAV (8-32-bit int or 32-bit float, any channels and rate).
@@ -215,6 +244,102 @@ fn parse_list<T: std::str::FromStr>(
     Ok(out)
 }
 
+fn parse_seed(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    match t.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => t.parse(),
+    }
+    .map_err(|_| format!("{text:?} is not a seed: a decimal or 0x-hex number"))
+}
+
+/// The checks the suite knows, for `--check`.
+const CONFORMANCE_CHECKS: [&str; 12] = [
+    "rates",
+    "channels",
+    "blocks",
+    "partition",
+    "oversized",
+    "reprepare",
+    "reset",
+    "automation",
+    "poison",
+    "latency",
+    "allocations",
+    "syscalls",
+];
+
+fn cmd_validate(
+    preset: &str,
+    config: Option<PathBuf>,
+    strictness: u8,
+    nodes: bool,
+    seed: Option<u64>,
+    check: Option<String>,
+) -> Result<ExitCode, PerfError> {
+    use kmidi_perf::validate::{EngineSource, suite, validate};
+    range("--strictness", strictness as f64, 1.0, 10.0)?;
+    if let Some(c) = check.as_deref().filter(|c| !CONFORMANCE_CHECKS.contains(c)) {
+        return Err(PerfError::Invalid {
+            what: "--check",
+            value: format!("\"{c}\""),
+            allowed: format!("one of {}", CONFORMANCE_CHECKS.join(", ")),
+        });
+    }
+    let sources: Vec<(String, EngineSource)> = match config {
+        Some(path) => {
+            let c = EngineConfig::from_file(&path)?;
+            let name = path
+                .file_stem()
+                .map_or("config".into(), |s| s.to_string_lossy().into_owned());
+            vec![(name, EngineSource::Config(c))]
+        }
+        None => {
+            let names: Vec<String> = if preset == "all" {
+                PRESETS.iter().map(|s| s.to_string()).collect()
+            } else {
+                preset.split(',').map(|s| s.trim().to_string()).collect()
+            };
+            for n in &names {
+                EngineConfig::preset(n)?;
+            }
+            names
+                .into_iter()
+                .map(|n| (n.clone(), EngineSource::Preset(n)))
+                .collect()
+        }
+    };
+    let mut suite = suite(strictness, seed);
+    if let Some(c) = check {
+        suite = suite.only(c);
+    }
+    let start = std::time::Instant::now();
+    let mut failed = 0;
+    let mut total = 0;
+    for (label, source) in &sources {
+        let (reports, notes) = validate(label, source, &suite, nodes);
+        for note in notes {
+            println!("note: {note}");
+        }
+        for report in reports {
+            println!("{report}\n");
+            total += 1;
+            if !report.passed() {
+                failed += 1;
+            }
+        }
+    }
+    println!(
+        "validate: {total} processors, {failed} failing, strictness {strictness}, {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 fn range(what: &'static str, v: f64, lo: f64, hi: f64) -> Result<(), PerfError> {
     if v.is_finite() && (lo..=hi).contains(&v) {
         Ok(())
@@ -244,13 +369,14 @@ fn engine_grid(args: &EngineArgs, full: bool) -> Result<Vec<(String, EngineConfi
     let blocks: Vec<usize> = parse_list("--blocks", blocks_text, "1 to 8192 frames", |b| {
         (1..=8192).contains(b)
     })?;
-    let bases: Vec<(String, EngineConfig)> = match &args.config {
+    // A config file is used as written; a preset is voiced for each rate.
+    let bases: Vec<(String, Option<EngineConfig>)> = match &args.config {
         Some(path) => {
             let c = EngineConfig::from_file(path)?;
             let name = path
                 .file_stem()
                 .map_or("config".into(), |s| s.to_string_lossy().into_owned());
-            vec![(name, c)]
+            vec![(name, Some(c))]
         }
         None => {
             let names: Vec<String> = if presets_text == "all" {
@@ -261,17 +387,20 @@ fn engine_grid(args: &EngineArgs, full: bool) -> Result<Vec<(String, EngineConfi
                     .map(|s| s.trim().to_string())
                     .collect()
             };
-            names
-                .into_iter()
-                .map(|n| EngineConfig::preset(&n).map(|c| (n, c)))
-                .collect::<Result<_, _>>()?
+            for n in &names {
+                EngineConfig::preset(n)?;
+            }
+            names.into_iter().map(|n| (n, None)).collect()
         }
     };
     let mut out = Vec::new();
     for (name, base) in &bases {
         for &rate in &rates {
             for &block in &blocks {
-                let mut c = base.clone();
+                let mut c = match base {
+                    Some(c) => c.clone(),
+                    None => EngineConfig::preset_at(name, rate)?,
+                };
                 if args.config.is_none() || rates.len() > 1 || rate != 48_000 {
                     c.sample_rate = rate;
                 }
@@ -480,6 +609,7 @@ fn default_targets() -> PathBuf {
 fn cmd_check(
     targets: Option<PathBuf>,
     seconds: f64,
+    unscaled: bool,
     json: bool,
     save: Option<PathBuf>,
 ) -> Result<ExitCode, PerfError> {
@@ -492,7 +622,7 @@ fn cmd_check(
     } else {
         ProgressBar::new_spinner()
     };
-    let results = check(&file, CheckBudget { seconds }, &mut |w| {
+    let (results, scale) = check(&file, CheckBudget { seconds }, unscaled, &mut |w| {
         pb.set_message(format!("measuring {w}"));
         pb.tick();
     })?;
@@ -503,6 +633,7 @@ fn cmd_check(
         schema_version: SCHEMA_VERSION,
         machine,
         targets_file: path.display().to_string(),
+        scale,
         results,
         passed,
     };
@@ -638,9 +769,10 @@ fn main() -> ExitCode {
         Command::Check {
             targets,
             seconds,
+            unscaled,
             json,
             save,
-        } => cmd_check(targets, seconds, json, save),
+        } => cmd_check(targets, seconds, unscaled, json, save),
         Command::Profile {
             engine,
             seconds,
@@ -653,6 +785,14 @@ fn main() -> ExitCode {
             engine,
             format,
         } => cmd_render(&input, &output, &engine, &format),
+        Command::Validate {
+            preset,
+            config,
+            strictness,
+            nodes,
+            seed,
+            check,
+        } => cmd_validate(&preset, config, strictness, nodes, seed, check),
         Command::Compare {
             base,
             new,

@@ -38,6 +38,8 @@ pub struct CheckReport {
     pub machine: Machine,
     /// The targets file.
     pub targets_file: String,
+    /// This machine's speed against the reference the limits were written for.
+    pub scale: crate::targets::MachineScale,
     /// One result per target.
     pub results: Vec<CheckResult>,
     /// Whether every target passed.
@@ -222,29 +224,64 @@ pub fn check_table(report: &CheckReport) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "machine: {}", report.machine.summary());
     let _ = writeln!(s, "targets: {}", report.targets_file);
+    let sc = &report.scale;
+    match &sc.reference {
+        Some(reference) if sc.factor != 1.0 || reference.reference_ns == sc.calibration_ns => {
+            let _ = writeln!(
+                s,
+                "calibration: {} here, {} on the reference machine ({}): scaled limits ×{:.2}",
+                fmt_us(sc.calibration_ns / 1e3),
+                fmt_us(reference.reference_ns / 1e3),
+                reference.machine,
+                sc.factor
+            );
+        }
+        Some(reference) => {
+            let _ = writeln!(
+                s,
+                "calibration: {} here, {} on the reference machine ({}): unscaled, as a report for that machine",
+                fmt_us(sc.calibration_ns / 1e3),
+                fmt_us(reference.reference_ns / 1e3),
+                reference.machine
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "calibration: none in the targets file: limits as written"
+            );
+        }
+    }
     let _ = writeln!(s);
     let _ = writeln!(
         s,
-        "{:<56} {:<6} {:<15} {:>11} {:>11}  verdict",
-        "target", "source", "statistic", "measured", "limit"
+        "{:<56} {:<6} {:<15} {:>11} {:>11} {:>11}  verdict",
+        "target", "source", "statistic", "measured", "limit", "limit here"
     );
     for r in &report.results {
-        let (m, l) = if r.unit == "%" {
-            (format!("{:.2}%", r.measured), format!("{:.2}%", r.limit))
-        } else {
-            (fmt_us(r.measured), fmt_us(r.limit))
+        let fmt = |v: f64| {
+            if r.unit == "%" {
+                format!("{v:.2}%")
+            } else {
+                fmt_us(v)
+            }
+        };
+        let here = match r.gate {
+            crate::targets::Gate::Scaled => fmt(r.limit_here),
+            crate::targets::Gate::Deadline => "deadline".to_string(),
         };
         let _ = writeln!(
             s,
-            "{:<56} {:<6} {:<15} {:>11} {:>11}  {}",
+            "{:<56} {:<6} {:<15} {:>11} {:>11} {:>11}  {}",
             r.name,
             match r.source {
                 crate::targets::TargetSource::Seed => "seed",
                 crate::targets::TargetSource::Kmidi => "kmidi",
             },
             r.statistic.name(),
-            m,
-            l,
+            fmt(r.measured),
+            fmt(r.limit),
+            here,
             match r.verdict {
                 Verdict::Pass => "PASS",
                 Verdict::Fail => "FAIL",

@@ -5,7 +5,12 @@
 //! seeds' targets and ours:
 //!
 //! ```toml
-//! schema_version = 1
+//! schema_version = 2
+//!
+//! # The calibration kernel on the machine the limits were written for.
+//! [calibration]
+//! reference_ns = 98000.0
+//! machine = "Intel Xeon, 2 vCPUs under KVM, 2026-12-02"
 //!
 //! [[target]]
 //! name = "ChordDetector, 512 frames at 48 kHz"
@@ -14,12 +19,25 @@
 //!                          # dsp_load_mean or dsp_load_worst
 //! limit = 10.0             # µs, or % for dsp_load_*
 //! source = "kmidi"         # "seed" (the documents we grew from) or "kmidi"
+//! gate = "scaled"          # or "deadline"
 //! ```
 //!
 //! Each workload is timed call by call into an HDR histogram, so a target
-//! can be on the median or on a tail. A target fails when its statistic is
-//! over the limit; any workload whose p99 is more than 3× its median gets a
-//! WARNING (a heavy tail: preemption, page faults, a lock).
+//! can be on the median or on a tail. Any workload whose p99 is more than
+//! 3× its median gets a WARNING (a heavy tail: preemption, page faults, a
+//! lock).
+//!
+//! **Machines differ** by 1.5-2× within one class, so an absolute limit
+//! would fail a change for the machine it ran on. A `scaled` target's limit
+//! is multiplied by this machine's speed relative to the reference: the
+//! calibration kernel ([`crate::fingerprint::calibration_kernel_ns`], a
+//! biquad over one second of audio, in 2 ms samples like the workloads'
+//! batches) is timed before every workload in the same process, and the
+//! median over the run divided by `reference_ns` is the scale. A `deadline` target is a check against the block period with
+//! a wide margin (the band preset's p99 under 10% of it) and is not scaled:
+//! the period is the same on every machine. `--unscaled` judges every
+//! target as written, as a report for the stated machine. A version 1 file
+//! has no calibration and is judged unscaled.
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -48,18 +66,42 @@ use crate::PerfError;
 use crate::harness::{InputSource, Mode, RunSpec, run};
 use crate::stats::{BlockSummary, BlockTimes};
 
-/// The file format version this build reads.
-pub const TARGETS_SCHEMA_VERSION: u32 = 1;
+/// The file format version this build writes; it also reads version 1.
+pub const TARGETS_SCHEMA_VERSION: u32 = 2;
 
 /// A targets file.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetsFile {
-    /// Must be [`TARGETS_SCHEMA_VERSION`].
+    /// 1 or 2 ([`TARGETS_SCHEMA_VERSION`]).
     pub schema_version: u32,
+    /// The calibration kernel on the machine the limits were written for
+    /// (required from version 2).
+    pub calibration: Option<Calibration>,
     /// The targets.
     #[serde(rename = "target")]
     pub targets: Vec<Target>,
+}
+
+/// Where the limits were written: the calibration kernel's time there.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    /// [`crate::fingerprint::calibration_loop_ns`] on that machine, ns.
+    pub reference_ns: f64,
+    /// The machine, for people.
+    pub machine: String,
+}
+
+/// How a target is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Gate {
+    /// The limit scales with the machine's speed (calibration kernel).
+    #[default]
+    Scaled,
+    /// A deadline against the block period, with a wide margin: unscaled.
+    Deadline,
 }
 
 /// One target.
@@ -76,6 +118,9 @@ pub struct Target {
     pub limit: f64,
     /// Where the target comes from.
     pub source: TargetSource,
+    /// Scaled by the machine's speed (default) or a fixed deadline.
+    #[serde(default)]
+    pub gate: Gate,
 }
 
 /// Where a target comes from.
@@ -247,12 +292,12 @@ impl TargetsFile {
             .ok()
             .and_then(|t| t.get("schema_version").and_then(toml::Value::as_integer));
         if let Some(v) = version
-            && v != TARGETS_SCHEMA_VERSION as i64
+            && !(1..=TARGETS_SCHEMA_VERSION as i64).contains(&v)
         {
             return Err(PerfError::file(
                 path,
                 format!(
-                    "schema_version {v} is not supported: this kmidi-perf reads version {TARGETS_SCHEMA_VERSION}"
+                    "schema_version {v} is not supported: this kmidi-perf reads versions 1 to {TARGETS_SCHEMA_VERSION}"
                 ),
             ));
         }
@@ -262,14 +307,32 @@ impl TargetsFile {
             });
             PerfError::file(path, format!("line {line}: {}", e.message().trim()))
         })?;
-        if file.schema_version != TARGETS_SCHEMA_VERSION {
+        if !(1..=TARGETS_SCHEMA_VERSION).contains(&file.schema_version) {
             return Err(PerfError::file(
                 path,
                 format!(
-                    "schema_version {} is not supported: this kmidi-perf reads version {TARGETS_SCHEMA_VERSION}",
+                    "schema_version {} is not supported: this kmidi-perf reads versions 1 to {TARGETS_SCHEMA_VERSION}",
                     file.schema_version
                 ),
             ));
+        }
+        match &file.calibration {
+            None if file.schema_version >= 2 => {
+                return Err(PerfError::file(
+                    path,
+                    "version 2 needs a [calibration] table with reference_ns and machine",
+                ));
+            }
+            Some(c) if !(c.reference_ns.is_finite() && c.reference_ns > 0.0) => {
+                return Err(PerfError::file(
+                    path,
+                    format!(
+                        "[calibration] reference_ns = {} must be a positive number of nanoseconds",
+                        c.reference_ns
+                    ),
+                ));
+            }
+            _ => {}
         }
         if file.targets.is_empty() {
             return Err(PerfError::file(path, "no [[target]] entries"));
@@ -313,8 +376,12 @@ pub struct CheckResult {
     pub statistic: Statistic,
     /// The measured value.
     pub measured: f64,
-    /// The limit.
+    /// The limit as written (for the reference machine).
     pub limit: f64,
+    /// The limit on this machine: `limit` × the scale for a scaled target.
+    pub limit_here: f64,
+    /// How it was judged.
+    pub gate: Gate,
     /// "µs" or "%".
     pub unit: String,
     /// Seed or kmidi.
@@ -354,17 +421,38 @@ fn time_with_setup(
         call();
     }
     let mut times = BlockTimes::new(period_ns, 0.8);
+    let mut batches = Vec::new();
+    let (mut batch_ns, mut batch_calls) = (0u64, 0u64);
     let start = Instant::now();
     let mut n = 0u64;
     while start.elapsed().as_secs_f64() < budget.seconds || n < 100 {
         setup();
         let t0 = Instant::now();
         call();
-        times.record(t0.elapsed().as_nanos() as u64);
+        let ns = t0.elapsed().as_nanos() as u64;
+        times.record(ns);
         n += 1;
+        batch_ns += ns;
+        batch_calls += 1;
+        if batch_ns >= BATCH_NS {
+            batches.push(batch_ns as f64 / batch_calls as f64);
+            (batch_ns, batch_calls) = (0, 0);
+        }
     }
-    times.summary()
+    let mut summary = times.summary();
+    if batches.len() >= 5 {
+        batches.sort_by(f64::total_cmp);
+        summary.median_us = batches[batches.len() / 2] / 1e3;
+    }
+    summary
 }
+
+/// Calls are summed into batches of this much time; a workload's median is
+/// the median over batches of the mean call in each. A machine that is
+/// slower, or that loses the CPU in slices finer than a batch, moves it in
+/// proportion, as it moves the calibration kernel, while one preempted
+/// batch cannot. Tails (p95 and up) stay per call.
+const BATCH_NS: u64 = 2_000_000;
 
 const BLOCK_PERIOD_NS: f64 = 512.0 / 48_000.0 * 1e9;
 
@@ -502,7 +590,9 @@ pub fn measure(workload: &Workload, budget: CheckBudget) -> Result<BlockSummary,
                 if pos + 512 > signal.len() {
                     pos = 0;
                 }
-                black_box(mel.push(&signal[pos..pos + 512]));
+                black_box(mel.push(&signal[pos..pos + 512], |f| {
+                    black_box(f);
+                }));
                 pos += 512;
             })
         }
@@ -537,41 +627,90 @@ pub fn measure(workload: &Workload, budget: CheckBudget) -> Result<BlockSummary,
     })
 }
 
-/// Measures every workload the targets name (each once) and judges them.
+/// The calibration kernel as `check` times it: 2 ms samples, like the
+/// workloads' batches.
+fn calibration_ns() -> f64 {
+    crate::fingerprint::calibration_kernel_ns(16, 5)
+}
+
+/// This machine's speed against the one the limits were written for.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MachineScale {
+    /// The calibration kernel here: the median of its runs before each
+    /// workload, ns.
+    pub calibration_ns: f64,
+    /// Every run, ns, in order.
+    pub runs_ns: Vec<f64>,
+    /// The reference, if the file has one.
+    pub reference: Option<Calibration>,
+    /// The factor scaled limits are multiplied by (1 when unscaled).
+    pub factor: f64,
+}
+
+/// Measures every workload the targets name (each once) and judges them,
+/// with scaled limits multiplied by this machine's speed (unless
+/// `unscaled`).
 ///
 /// # Errors
 /// As [`measure`].
 pub fn check(
     file: &TargetsFile,
     budget: CheckBudget,
+    unscaled: bool,
     progress: &mut dyn FnMut(&str),
-) -> Result<Vec<CheckResult>, PerfError> {
+) -> Result<(Vec<CheckResult>, MachineScale), PerfError> {
     let mut measured: HashMap<Workload, BlockSummary> = HashMap::new();
+    let mut calibration = vec![calibration_ns()];
+    for t in &file.targets {
+        let w: Workload = t
+            .workload
+            .parse()
+            .map_err(|e: String| PerfError::invalid("workload", &t.workload, e))?;
+        if let std::collections::hash_map::Entry::Vacant(slot) = measured.entry(w) {
+            progress(&t.workload);
+            // The kernel beside every workload, in this process: the
+            // scale sees the same machine state the workloads saw.
+            calibration.push(calibration_ns());
+            let s = measure(slot.key(), budget)?;
+            slot.insert(s);
+        }
+    }
+    let mut sorted = calibration.clone();
+    sorted.sort_by(f64::total_cmp);
+    let here = sorted[sorted.len() / 2];
+    let factor = match (&file.calibration, unscaled) {
+        (Some(c), false) => here / c.reference_ns,
+        _ => 1.0,
+    };
+    let scale = MachineScale {
+        calibration_ns: here,
+        runs_ns: calibration,
+        reference: file.calibration.clone(),
+        factor,
+    };
     let mut out = Vec::new();
     for t in &file.targets {
         let w: Workload = t
             .workload
             .parse()
             .map_err(|e: String| PerfError::invalid("workload", &t.workload, e))?;
-        let summary = match measured.get(&w) {
-            Some(s) => *s,
-            None => {
-                progress(&t.workload);
-                let s = measure(&w, budget)?;
-                measured.insert(w, s);
-                s
-            }
-        };
+        let summary = measured[&w];
         let value = t.statistic.of(&summary);
+        let limit_here = match t.gate {
+            Gate::Scaled => t.limit * factor,
+            Gate::Deadline => t.limit,
+        };
         out.push(CheckResult {
             name: t.name.clone(),
             workload: t.workload.clone(),
             statistic: t.statistic,
             measured: value,
             limit: t.limit,
+            limit_here,
+            gate: t.gate,
             unit: t.statistic.unit().to_string(),
             source: t.source,
-            verdict: if value <= t.limit {
+            verdict: if value <= limit_here {
                 Verdict::Pass
             } else {
                 Verdict::Fail
@@ -581,5 +720,5 @@ pub fn check(
             p99_us: summary.p99_us,
         });
     }
-    Ok(out)
+    Ok((out, scale))
 }

@@ -341,10 +341,59 @@ fn check_passes_fails_and_refuses_bad_targets() {
             "{err}"
         );
     }
-    let p = dir.path().join("v2.toml");
-    std::fs::write(&p, "schema_version = 2\n").unwrap();
+    let p = dir.path().join("v3.toml");
+    std::fs::write(&p, "schema_version = 3\n").unwrap();
     let err = String::from_utf8(perf(&["check", "--targets", p.to_str().unwrap()]).stderr).unwrap();
-    assert!(err.contains("schema_version 2 is not supported"), "{err}");
+    assert!(err.contains("schema_version 3 is not supported"), "{err}");
+    let p = dir.path().join("v2.toml");
+    std::fs::write(
+        &p,
+        "schema_version = 2\n[[target]]\nname = \"x\"\nworkload = \"chord_parse\"\nstatistic = \"median\"\nlimit = 1.0\nsource = \"kmidi\"\n",
+    )
+    .unwrap();
+    let err = String::from_utf8(perf(&["check", "--targets", p.to_str().unwrap()]).stderr).unwrap();
+    assert!(err.contains("[calibration]"), "{err}");
+}
+
+/// A scaled limit follows this machine's speed; a deadline and `--unscaled`
+/// do not. A reference 1000× faster than any machine makes the scaled limit
+/// 1000× longer here.
+#[test]
+fn check_scales_limits_by_the_calibration_kernel() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("scaled.toml");
+    std::fs::write(
+        &p,
+        "schema_version = 2\n[calibration]\nreference_ns = 100.0\nmachine = \"a machine 1000x faster\"\n\
+         [[target]]\nname = \"scaled\"\nworkload = \"chord_parse\"\nstatistic = \"median\"\nlimit = 0.01\nsource = \"kmidi\"\n\
+         [[target]]\nname = \"deadline\"\nworkload = \"chord_parse\"\nstatistic = \"median\"\nlimit = 0.01\nsource = \"kmidi\"\ngate = \"deadline\"\n",
+    )
+    .unwrap();
+    let out = perf(&[
+        "check",
+        "--targets",
+        p.to_str().unwrap(),
+        "--seconds",
+        "0.1",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["scale"]["factor"].as_f64().unwrap() > 100.0, "{v}");
+    assert_eq!(v["results"][0]["verdict"], "PASS", "{v}");
+    assert_eq!(v["results"][1]["verdict"], "FAIL", "{v}");
+    assert_eq!(v["results"][1]["limit_here"], 0.01);
+    let out = perf(&[
+        "check",
+        "--targets",
+        p.to_str().unwrap(),
+        "--seconds",
+        "0.1",
+        "--json",
+        "--unscaled",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["scale"]["factor"], 1.0);
+    assert_eq!(v["results"][0]["verdict"], "FAIL", "{v}");
 }
 
 #[test]

@@ -1,0 +1,35 @@
+//! The onset detector through the conformance suite (kmidi-conformance):
+//! its audio passes untouched, so the suite also compares what it
+//! reports (the onset envelope) across partitions, resets and re-prepares.
+
+use kmidi_conformance::{Strictness, Subject, Suite};
+use kmidi_dsp::alloc_probe::CountingAllocator;
+use kmidi_groove::onset::{OnsetConfig, OnsetDetector};
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+fn suite() -> Suite {
+    let level = std::env::var("KMIDI_CONFORMANCE_LEVEL")
+        .ok()
+        .and_then(|l| l.parse().ok())
+        .map_or(Strictness::CI, Strictness::new);
+    Suite::new(level)
+}
+
+#[test]
+fn onset_detector() {
+    let subject = Subject::in_place("OnsetDetector", |_| {
+        Some(OnsetDetector::new(OnsetConfig::default()))
+    })
+    .observe(|d| {
+        let mut envelope = Vec::new();
+        let hops = d.0.envelope_into(&mut envelope);
+        let mut out = vec![hops as f64];
+        out.extend(envelope.iter().map(|&v| v as f64));
+        out
+    });
+    let report = suite().check_in_place(&subject);
+    println!("{report}");
+    assert!(report.passed(), "{report}");
+}
