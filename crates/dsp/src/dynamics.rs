@@ -740,8 +740,15 @@ pub struct Limiter {
     sample_rate: f64,
     max_frames: usize,
     delay: Vec<Vec<f32>>,
-    /// The ceiling each delayed frame was judged against.
+    /// The ceiling each delayed frame was judged against. Written only
+    /// while a glide is in the delay line; `settling` keeps writing for a
+    /// whole lookahead after it ends, so the ring then holds the settled
+    /// ceiling everywhere and the next glide starts from a true history.
     ceiling_delay: Vec<f32>,
+    /// Frames until the delay line holds one ceiling again after a glide.
+    settling: usize,
+    /// Per-frame work space, sized by `prepare`.
+    scratch: LimiterScratch,
     delay_pos: usize,
     /// True-peak mode's detector.
     true_peak: TruePeakDetector,
@@ -757,6 +764,17 @@ pub struct Limiter {
     envelope: f32,
     frame_index: u64,
     prepared: bool,
+}
+
+/// The limiter's per-frame work space for one block.
+#[derive(Debug, Default)]
+struct LimiterScratch {
+    /// The gain each frame needs, then the smoothed gain applied to it.
+    needed: Vec<f32>,
+    /// The ceiling each incoming frame is judged against (while gliding).
+    ceiling_in: Vec<f32>,
+    /// The ceiling each outgoing frame is clamped to (while gliding).
+    ceiling_out: Vec<f32>,
 }
 
 /// The control side of a [`Limiter`].
@@ -814,6 +832,8 @@ impl Limiter {
             max_frames: 0,
             delay: Vec::new(),
             ceiling_delay: Vec::new(),
+            settling: 0,
+            scratch: LimiterScratch::default(),
             delay_pos: 0,
             true_peak: TruePeakDetector::default(),
             true_peak_margin: db_to_linear(-TRUE_PEAK_MARGIN_DB),
@@ -874,51 +894,92 @@ impl Limiter {
         }
     }
 
-    /// One block; `TRUE_PEAK` selects the detector at compile time so the
-    /// sample-peak path carries none of the true-peak work.
+    /// One segment of a block, in three passes: the gain each frame needs
+    /// (per channel in sample-peak mode, so it vectorises), the gain
+    /// envelope (per frame: the sliding minimum is sequential), then each
+    /// channel's delay line with the gain and the ceiling applied.
+    /// `TRUE_PEAK` selects the detector and `GLIDING` a moving ceiling at
+    /// compile time, so the common path carries neither.
     #[inline(always)]
-    fn run<const TRUE_PEAK: bool>(
+    fn run<const TRUE_PEAK: bool, const GLIDING: bool>(
         &mut self,
         block: &mut AudioBuffer,
-        frames: usize,
+        span: std::ops::Range<usize>,
         channels: usize,
     ) {
         let l = self.lookahead;
-        let inv_l = 1.0 / l as f64;
-        for n in 0..frames {
-            let c_in = self.ceiling_glide.next_value();
-            // The frame entering the lookahead: in sample-peak mode the
-            // incoming one; in true-peak mode the one 11 frames back, whose
-            // 12 interpolation windows are complete now.
-            let write = self.delay_pos;
-            let mut peak = 0.0f32;
-            let mut tp_needed = 1.0f32;
-            for ch in 0..channels {
-                let x = crate::sample::usable_or_silence(block.channel(ch)[n]);
-                if TRUE_PEAK {
-                    let (tp, old) = self.true_peak.push(ch, x);
-                    let aim = c_in * self.true_peak_margin;
+        let len = span.len();
+        let was_ramping = self.ceiling_glide.is_ramping();
+        // Settled: one ceiling in force, in and out of the delay line.
+        let settled = self.ceiling_glide.current();
+        // Moved out for the segment (no allocation: the empty default
+        // does not allocate) so the passes can borrow `self` as well.
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let needed = &mut scratch.needed[..len];
+        let ceiling_in = &mut scratch.ceiling_in[..len];
+        let ceiling_out = &mut scratch.ceiling_out[..len];
+        if GLIDING {
+            let mut pos = self.delay_pos;
+            for (c_in, c_out) in ceiling_in.iter_mut().zip(ceiling_out.iter_mut()) {
+                *c_in = self.ceiling_glide.next_value();
+                self.ceiling_delay[pos] = *c_in;
+                pos = if pos + 1 == l { 0 } else { pos + 1 };
+                *c_out = self.ceiling_delay[pos];
+            }
+        }
+        let c_in_at = |i: usize| if GLIDING { ceiling_in[i] } else { settled };
+
+        // Pass 1: the frame entering the lookahead replaces the input in
+        // place, and `needed` gets the gain it needs. In sample-peak mode
+        // the entering frame is the incoming one; in true-peak mode the
+        // one 11 frames back, whose 12 interpolation windows are complete.
+        if TRUE_PEAK {
+            for (i, n) in span.clone().enumerate() {
+                let c_in = c_in_at(i);
+                let aim = c_in * self.true_peak_margin;
+                let mut peak = 0.0f32;
+                let mut tp_needed = 1.0f32;
+                for ch in 0..channels {
+                    let x = &mut block.channel_mut(ch)[n];
+                    let (tp, old) = self
+                        .true_peak
+                        .push(ch, crate::sample::usable_or_silence(*x));
                     if tp > aim {
                         tp_needed = tp_needed.min(aim / tp);
                     }
                     // The sample leaving the interpolation window enters
                     // the lookahead.
                     peak = peak.max(old.abs());
-                    self.delay[ch][write] = old;
-                } else {
-                    peak = peak.max(x.abs());
-                    self.delay[ch][write] = x;
+                    *x = old;
+                }
+                let g = if peak > c_in { c_in / peak } else { 1.0 };
+                // Every window that used the entering sample must be met.
+                needed[i] = g.min(self.true_peak.end_frame(tp_needed));
+            }
+        } else {
+            let peak = &mut *needed;
+            peak.fill(0.0);
+            for ch in 0..channels {
+                let x = &mut block.channel_mut(ch)[span.clone()];
+                for (p, v) in peak.iter_mut().zip(x.iter_mut()) {
+                    *v = crate::sample::usable_or_silence(*v);
+                    *p = p.max(v.abs());
                 }
             }
-            let mut needed = if peak > c_in { c_in / peak } else { 1.0 };
-            if TRUE_PEAK {
-                // Every window that used the entering sample must be met.
-                needed = needed.min(self.true_peak.end_frame(tp_needed));
+            for (i, g) in needed.iter_mut().enumerate() {
+                let c_in = c_in_at(i);
+                *g = if *g > c_in { c_in / *g } else { 1.0 };
             }
-            self.ceiling_delay[write] = c_in;
+        }
+
+        // Pass 2: the gain envelope, held over the lookahead, released and
+        // smoothed by a box filter as long as the lookahead; it replaces
+        // `needed` frame by frame.
+        let inv_l = 1.0 / l as f64;
+        for g in needed.iter_mut() {
             let idx = self.frame_index;
             self.frame_index += 1;
-            self.push_min(idx, needed);
+            self.push_min(idx, *g);
             let held = self.min_queue[self.min_head].1;
             let released = self.envelope + (1.0 - self.envelope) * self.release_coeff;
             self.envelope = held.min(released);
@@ -929,22 +990,40 @@ impl Limiter {
             } else {
                 self.box_pos + 1
             };
-            let gain = (self.box_sum * inv_l) as f32;
-            let read = if self.delay_pos + 1 == l {
-                0
+            *g = (self.box_sum * inv_l) as f32;
+        }
+        let gain = &*needed;
+
+        // Pass 3: each channel through its delay line (`lookahead - 1`
+        // frames: the write slot is read back one lap later).
+        let start_pos = self.delay_pos;
+        let mut end_pos = start_pos;
+        for ch in 0..channels {
+            let d = &mut self.delay[ch];
+            let x = &mut block.channel_mut(ch)[span.clone()];
+            let mut pos = start_pos;
+            for (i, (v, &g)) in x.iter_mut().zip(gain).enumerate() {
+                d[pos] = *v;
+                pos = if pos + 1 == l { 0 } else { pos + 1 };
+                let c_out = if GLIDING { ceiling_out[i] } else { settled };
+                *v = (d[pos] * g).clamp(-c_out, c_out);
+            }
+            end_pos = pos;
+        }
+        if channels == 0 {
+            end_pos = (start_pos + len) % l;
+        }
+        self.delay_pos = end_pos;
+        self.scratch = scratch;
+
+        if GLIDING {
+            // The delay line holds the glide until `lookahead` frames after
+            // it ends; then one ceiling is in force again.
+            self.settling = if was_ramping || self.ceiling_glide.is_ramping() {
+                l
             } else {
-                self.delay_pos + 1
+                self.settling.saturating_sub(len)
             };
-            let c_out = self.ceiling_delay[read];
-            for ch in 0..channels {
-                let y = self.delay[ch][read] * gain;
-                block.channel_mut(ch)[n] = y.clamp(-c_out, c_out);
-            }
-            self.delay_pos = read;
-            if self.frame_index.is_multiple_of(RESUM_FRAMES) {
-                // Re-sum the smoothing window so rounding cannot drift.
-                self.box_sum = self.box_ring.iter().map(|&g| g as f64).sum();
-            }
         }
     }
 }
@@ -959,6 +1038,12 @@ impl Processor for Limiter {
         // `taps - 1` frames before it enters this delay line.
         self.delay = vec![vec![0.0; l]; spec.channels()];
         self.ceiling_delay = vec![0.0; l];
+        let frames = self.max_frames;
+        self.scratch = LimiterScratch {
+            needed: vec![0.0; frames],
+            ceiling_in: vec![0.0; frames],
+            ceiling_out: vec![0.0; frames],
+        };
         self.true_peak = if self.settings.true_peak {
             TruePeakDetector::new(spec.channels())
         } else {
@@ -990,10 +1075,25 @@ impl Processor for Limiter {
         }
         let channels = block.channels().min(self.delay.len());
         let frames = block.frames().min(self.max_frames);
-        if self.settings.true_peak {
-            self.run::<true>(block, frames, channels);
-        } else {
-            self.run::<false>(block, frames, channels);
+        // Segments end where the frame count since reset reaches a
+        // multiple of RESUM_FRAMES: the running sum is recomputed there,
+        // at the same frames whatever the block sizes.
+        let mut start = 0;
+        while start < frames {
+            let to_resum = RESUM_FRAMES - self.frame_index % RESUM_FRAMES;
+            let end = frames.min(start + to_resum as usize);
+            let gliding = self.ceiling_glide.is_ramping() || self.settling > 0;
+            match (self.settings.true_peak, gliding) {
+                (false, false) => self.run::<false, false>(block, start..end, channels),
+                (false, true) => self.run::<false, true>(block, start..end, channels),
+                (true, false) => self.run::<true, false>(block, start..end, channels),
+                (true, true) => self.run::<true, true>(block, start..end, channels),
+            }
+            if self.frame_index.is_multiple_of(RESUM_FRAMES) {
+                // Re-sum the smoothing window so rounding cannot drift.
+                self.box_sum = self.box_ring.iter().map(|&g| g as f64).sum();
+            }
+            start = end;
         }
     }
 
@@ -1028,6 +1128,7 @@ impl Limiter {
         self.seen_ceiling = ceiling;
         self.ceiling_glide.set_immediate(ceiling);
         self.ceiling_delay.fill(ceiling);
+        self.settling = 0;
         self.delay_pos = 0;
         self.min_head = 0;
         self.min_len = 0;

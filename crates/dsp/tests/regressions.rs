@@ -344,6 +344,16 @@ fn audio_thread_errors_cannot_own_heap_memory() {
 
 #[test]
 fn the_resamplers_error_path_does_not_allocate() {
+    // Every error `process` can return, including one relayed from rubato,
+    // is `Copy`: it cannot own a `String`, so building it cannot allocate.
+    // (Before the fix the error type was `ConfigError`, whose
+    // `Resampler(String)` variant is built from rubato's message: this
+    // does not compile against that version.)
+    fn returns_a_copy_error<'a, E: Copy>(
+        _: fn(&'a mut Resampler, &'a AudioBuffer) -> Result<&'a AudioBuffer, E>,
+    ) {
+    }
+    returns_a_copy_error(Resampler::process);
     let mut rs = Resampler::new(ResamplerConfig::new(44_100, 48_000, 2, 64)).unwrap();
     let wrong = AudioBuffer::new(1, 64);
     let (failed, stats) = count_allocations(|| rs.process(&wrong).is_err());
