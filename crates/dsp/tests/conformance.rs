@@ -141,6 +141,23 @@ fn limiter() {
 }
 
 #[test]
+fn limiter_true_peak() {
+    let settings = LimiterSettings {
+        true_peak: true,
+        ..Default::default()
+    };
+    let subject = Subject::in_place("Limiter (true peak)", move |_| Limiter::new(settings).ok())
+        .automate(|l| {
+            let h = l.0.handle();
+            Box::new(move |rng: &mut fastrand::Rng| {
+                h.set_ceiling_db(-20.0 * rng.f32()).ok();
+                h.set_release_ms(10.0 + 500.0 * rng.f32()).ok();
+            }) as Automation
+        });
+    assert_conforms(suite().check_in_place(&subject));
+}
+
+#[test]
 fn mixer_of_mono_strips() {
     // One mono strip per input channel, two aux buses.
     let subject = Subject::new("Mixer (mono strips, 2 aux)", |spec: &StreamSpec| {

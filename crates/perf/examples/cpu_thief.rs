@@ -17,20 +17,33 @@
 
 use std::time::{Duration, Instant};
 
-fn arg(name: &str, default: u64) -> u64 {
+/// `name`'s value, or `default` when it is absent; exits with a message
+/// naming the flag when the value is missing, not a whole number, or
+/// outside `allowed`.
+fn arg(name: &str, default: u64, allowed: std::ops::RangeInclusive<u64>) -> u64 {
     let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    let Some(i) = args.iter().position(|a| a == name) else {
+        return default;
+    };
+    match args.get(i + 1).map(|v| v.parse::<u64>()) {
+        Some(Ok(v)) if allowed.contains(&v) => v,
+        _ => {
+            eprintln!(
+                "cpu_thief: {name} needs a whole number from {} to {}, got {:?}",
+                allowed.start(),
+                allowed.end(),
+                args.get(i + 1).map(String::as_str).unwrap_or("nothing")
+            );
+            std::process::exit(2);
+        }
+    }
 }
 
 fn main() {
-    let cpu = arg("--cpu", 0) as usize;
-    let percent = arg("--percent", 50).clamp(1, 90) as f64;
-    let slice = Duration::from_micros(arg("--slice-us", 200).clamp(10, 100_000));
-    let seconds = arg("--seconds", 0);
+    let cpu = arg("--cpu", 0, 0..=(libc::CPU_SETSIZE as u64 - 1)) as usize;
+    let percent = arg("--percent", 50, 1..=90) as f64;
+    let slice = Duration::from_micros(arg("--slice-us", 200, 10..=100_000));
+    let seconds = arg("--seconds", 0, 0..=u64::MAX);
     // SAFETY: cpu_set_t is plain data; CPU_SET writes one bit of it;
     // sched_setaffinity and sched_setscheduler read the structs passed by
     // pointer for the duration of the call (pid 0: this thread).
