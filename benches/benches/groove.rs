@@ -11,7 +11,7 @@ use kmidi_groove::event::{EventKind, Note, TickEvent, events_from_notes};
 use kmidi_groove::groove::{Division, Grid, QuantizeSettings, humanize, quantize, swing};
 use kmidi_groove::onset::{OnsetConfig, OnsetDetector};
 use kmidi_groove::scheduler::BlockScheduler;
-use kmidi_groove::smf::{MidiFile, SmfFormat, Track};
+use kmidi_groove::smf::{MidiFile, SmfFormat};
 use kmidi_groove::tempo::TempoMap;
 
 /// 10 000 events: 16th-note drums at 120 BPM with a few tempo changes,
@@ -117,12 +117,9 @@ fn quantize_swing(c: &mut Criterion) {
 fn smf_parse(c: &mut Criterion) {
     let mut g = c.benchmark_group("groove/smf_parse");
     let map = TempoMap::new(480).unwrap();
-    let mut file = MidiFile::new(SmfFormat::Parallel, map);
+    let mut file = MidiFile::new(SmfFormat::Parallel, &map);
     let notes: Vec<Note> = notes_10k().into_iter().take(5_000).collect();
-    file.tracks.push(Track {
-        name: Some("drums".into()),
-        events: events_from_notes(&notes), // 10 000 events
-    });
+    file.add_track(Some("drums"), &events_from_notes(&notes)); // 10 000 events
     let bytes = file.to_bytes().unwrap();
     g.throughput(Throughput::Bytes(bytes.len() as u64));
     g.bench_function("kmidi/10k_events", |b| {

@@ -84,12 +84,15 @@ pub fn build_scheduler(
             let file = MidiFile::load(path).map_err(|e| {
                 EngineError::config(format!("groove midi_file {}", path.display()), e)
             })?;
+            let tempo = file.tempo_map().map_err(|e| {
+                EngineError::config(format!("groove midi_file {}", path.display()), e)
+            })?;
             let events = file.merged_events();
             let last = events.last().map_or(0, |e| e.tick);
             // Loop on a whole bar after the last event.
-            let bar = file.tempo_map.ppq() as u64 * 4;
+            let bar = tempo.ppq() as u64 * 4;
             let end = (last / bar + 1) * bar;
-            (events, file.tempo_map, end)
+            (events, tempo, end)
         }
         None => {
             let mut tempo = TempoMap::new(PATTERN_PPQ)?;

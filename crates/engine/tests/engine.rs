@@ -479,10 +479,7 @@ fn the_groove_scheduler_loops_a_midi_file() {
             e
         })
         .collect();
-    file.tracks.push(Track {
-        name: None,
-        events: events.clone(),
-    });
+    file.add_track(None, &events);
     file.save(&path).unwrap();
     let config = kmidi_engine::config::GrooveConfig {
         midi_file: Some(path),

@@ -5,7 +5,8 @@
 //! - [`event`]: note and control events in ticks and in sample frames;
 //! - [`tempo`]: the tempo map (PPQ, tempo changes, time signatures) with
 //!   exact tick ↔ second ↔ frame conversion;
-//! - [`smf`]: Standard MIDI Files, format 0 and 1, through midly;
+//! - [`smf`]: Standard MIDI Files, read and written without losing an event
+//!   (every format, SMPTE timing, running status as real files use it);
 //! - [`scheduler`]: the audio thread's view: the events inside each block
 //!   with their frame offsets, without allocating, across tempo changes
 //!   and loops;

@@ -265,10 +265,14 @@ impl TempoMap {
         t.tick + ((target - self.scaled_us[k] as f64) / t.us_per_quarter as f64).floor() as u64
     }
 
-    /// Ticks in one beat of the signature in force at `tick`.
+    /// Ticks in one beat of the signature in force at `tick`, rounded up
+    /// to a whole tick (a beat can be shorter than a tick: an eighth at
+    /// PPQ 1), so it is never 0.
     pub fn beat_ticks_at(&self, tick: u64) -> u64 {
         let sig = self.signature_at(tick);
-        self.ppq as u64 * 4 / sig.denominator as u64
+        (self.ppq as u64 * 4)
+            .div_ceil(sig.denominator as u64)
+            .max(1)
     }
 
     /// The time signature in force at `tick`.
@@ -281,24 +285,37 @@ impl TempoMap {
     }
 
     /// Bar, beat and tick of `tick`, with each signature change starting a
-    /// new bar.
+    /// new bar. Exact at any PPQ and signature: lengths are counted in
+    /// ticks × denominator, so a beat shorter than a tick (an eighth at
+    /// PPQ 1) divides nothing by zero; `tick` is then the whole ticks past
+    /// the beat, rounded down.
+    ///
+    /// ```
+    /// use kmidi_groove::tempo::TempoMap;
+    /// let mut map = TempoMap::new(1)?;
+    /// map.set_signature(0, 6, 8)?; // a bar of 6/8 is 3 ticks at PPQ 1
+    /// let bb = map.bar_beat(7);
+    /// assert_eq!((bb.bar, bb.beat, bb.tick), (2, 2, 0));
+    /// # Ok::<(), kmidi_groove::GrooveError>(())
+    /// ```
     pub fn bar_beat(&self, tick: u64) -> BarBeat {
         let mut bar = 0u64;
         for (i, sig) in self.signatures.iter().enumerate() {
-            let beat_ticks = self.ppq as u64 * 4 / sig.denominator as u64;
-            let bar_ticks = beat_ticks * sig.numerator as u64;
+            let den = sig.denominator as u128;
+            // In units of 1/den of a tick: a beat is ppq·4 of them.
+            let beat = self.ppq as u128 * 4;
+            let bar_len = beat * sig.numerator as u128;
             let end = self.signatures.get(i + 1).map_or(u64::MAX, |n| n.tick);
             if tick < end {
-                let into = tick - sig.tick;
-                let bars = into / bar_ticks;
-                let in_bar = into % bar_ticks;
+                let into = (tick - sig.tick) as u128 * den;
+                let in_bar = into % bar_len;
                 return BarBeat {
-                    bar: bar + bars,
-                    beat: (in_bar / beat_ticks) as u32,
-                    tick: in_bar % beat_ticks,
+                    bar: bar + (into / bar_len) as u64,
+                    beat: (in_bar / beat) as u32,
+                    tick: ((in_bar % beat) / den) as u64,
                 };
             }
-            bar += (end - sig.tick).div_ceil(bar_ticks);
+            bar += ((end - sig.tick) as u128 * den).div_ceil(bar_len) as u64;
         }
         BarBeat {
             bar,

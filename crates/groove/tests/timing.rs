@@ -9,7 +9,7 @@ use kmidi_groove::groove::{
     Division, Grid, GrooveTemplate, QuantizeSettings, humanize, quantize, swing,
 };
 use kmidi_groove::scheduler::BlockScheduler;
-use kmidi_groove::smf::{MidiFile, SmfFormat, Track};
+use kmidi_groove::smf::{FileEvent, FileEventKind, MidiFile, SmfFormat, Timing};
 use kmidi_groove::tempo::TempoMap;
 use proptest::prelude::*;
 
@@ -122,7 +122,7 @@ fn sample_file(format: SmfFormat) -> MidiFile {
     map.set_tempo_bpm(0, 96.0).unwrap();
     map.set_tempo_bpm(1920, 132.0).unwrap();
     map.set_signature(1920, 6, 8).unwrap();
-    let mut file = MidiFile::new(format, map);
+    let mut file = MidiFile::new(format, &map);
     let mut drums: Vec<TickEvent> = (0..64)
         .flat_map(|i| {
             let t = i * 120;
@@ -162,10 +162,7 @@ fn sample_file(format: SmfFormat) -> MidiFile {
         },
     });
     sort_events(&mut drums);
-    file.tracks.push(Track {
-        name: Some("drums".into()),
-        events: drums,
-    });
+    file.add_track(Some("drums"), &drums);
     if format == SmfFormat::Parallel {
         let bass: Vec<TickEvent> = events_from_notes(&[
             Note {
@@ -183,10 +180,7 @@ fn sample_file(format: SmfFormat) -> MidiFile {
                 velocity: 70,
             },
         ]);
-        file.tracks.push(Track {
-            name: Some("bass".into()),
-            events: bass,
-        });
+        file.add_track(Some("bass"), &bass);
     }
     file
 }
@@ -243,16 +237,37 @@ fn truncated_and_corrupt_files_are_clear_errors() {
     let mut bad = bytes.clone();
     bad[0] = b'X';
     assert!(MidiFile::parse(&bad).is_err());
-    // Format 2 and SMPTE timing are refused with the reason.
+    // Format 2 and SMPTE timing are read (the scheduler plays format 2's
+    // first pattern; SMPTE becomes an exact metrical map).
     let mut f2 = bytes.clone();
     f2[9] = 2;
-    let err = MidiFile::parse(&f2).unwrap_err().to_string();
-    assert!(err.contains("format 2"), "{err}");
+    let file = MidiFile::parse(&f2).unwrap();
+    assert_eq!(file.format, SmfFormat::Sequential);
+    assert_eq!(
+        file.merged_events(),
+        file.tracks[0].channel_events().collect::<Vec<_>>()
+    );
     let mut smpte = bytes.clone();
     smpte[12] = 0xE7; // -25 fps
     smpte[13] = 40;
+    let file = MidiFile::parse(&smpte).unwrap();
+    assert_eq!(
+        file.timing,
+        Timing::Timecode {
+            fps: 25,
+            subframes: 40
+        }
+    );
+    let map = file.tempo_map().unwrap();
+    assert_eq!(
+        map.tick_to_frame(1000, 48_000),
+        48_000,
+        "1000 ticks = 1 s at 25 × 40"
+    );
+    // A frame-rate byte of 0x80 (-128 fps) is an error, not a panic.
+    smpte[12] = 0x80;
     let err = MidiFile::parse(&smpte).unwrap_err().to_string();
-    assert!(err.contains("SMPTE"), "{err}");
+    assert!(err.contains("SMPTE") && err.contains("0x80"), "{err}");
     assert!(
         MidiFile::load("/nonexistent/dir/x.mid")
             .unwrap_err()
@@ -278,13 +293,13 @@ fn saving_is_atomic_and_loads_back() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
     // An invalid event fails before anything is written: the old file stays.
     let mut broken = file.clone();
-    broken.tracks[0].events.push(TickEvent {
+    broken.tracks[1].events.push(FileEvent {
         tick: 99_999,
-        kind: EventKind::NoteOn {
+        kind: FileEventKind::Channel(EventKind::NoteOn {
             channel: 16,
             key: 1,
             velocity: 1,
-        },
+        }),
     });
     let err = broken.save(&path).unwrap_err().to_string();
     assert!(
