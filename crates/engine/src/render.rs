@@ -150,7 +150,8 @@ impl WavSource {
     /// zeroed. 0 means the end of the file.
     ///
     /// # Errors
-    /// [`EngineError::Wav`] if the file is truncated or corrupt mid-way.
+    /// [`EngineError::Wav`] if the file is truncated or corrupt mid-way,
+    /// or a float sample is NaN or infinite (naming its frame and channel).
     pub fn read_block(&mut self, block: &mut AudioBuffer) -> Result<usize, EngineError> {
         let want = block.frames();
         let channels = self.info.channels;
@@ -184,6 +185,16 @@ impl WavSource {
                             .next()
                             .ok_or_else(|| truncated("the file ends early".into()))?
                             .map_err(|e| truncated(wav_error(e)))?;
+                        if !s.is_finite() {
+                            return Err(EngineError::wav(
+                                path,
+                                format!(
+                                    "sample at frame {}, channel {ch} is {s}: a float WAV must \
+                                     hold finite samples",
+                                    self.read + f as u64
+                                ),
+                            ));
+                        }
                         block.channel_mut(ch)[f] = s;
                     }
                 }

@@ -462,14 +462,43 @@ fn a_corrupt_or_missing_wav_is_a_clear_error_and_keeps_the_old_output() {
 }
 
 #[test]
+fn a_float_wav_with_nan_or_inf_is_an_error_naming_the_sample() {
+    // Found by the wav fuzzer: float WAVs handed NaN and Inf to the caller.
+    let dir = tempfile::tempdir().unwrap();
+    for (bad, word) in [(f32::NAN, "NaN"), (f32::INFINITY, "inf")] {
+        let path = dir.path().join("bad.wav");
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 48_000,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        };
+        let mut w = hound::WavWriter::create(&path, spec).unwrap();
+        for i in 0..600 {
+            w.write_sample(0.1f32).unwrap();
+            w.write_sample(if i == 513 { bad } else { 0.1 }).unwrap();
+        }
+        w.finalize().unwrap();
+        let mut source = WavSource::open(&path).unwrap();
+        let mut block = kmidi_dsp::AudioBuffer::new(2, 512);
+        assert_eq!(source.read_block(&mut block).unwrap(), 512);
+        let e = source.read_block(&mut block).unwrap_err().to_string();
+        assert!(
+            e.contains("frame 513, channel 1") && e.contains(word) && e.contains("finite"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
 fn the_groove_scheduler_loops_a_midi_file() {
-    use kmidi_groove::smf::{MidiFile, SmfFormat, Track};
+    use kmidi_groove::smf::{MidiFile, SmfFormat};
     use kmidi_groove::tempo::TempoMap;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("beat.mid");
     let mut tempo = TempoMap::new(96).unwrap();
     tempo.set_tempo_bpm(0, 150.0).unwrap();
-    let mut file = MidiFile::new(SmfFormat::SingleTrack, tempo);
+    let mut file = MidiFile::new(SmfFormat::SingleTrack, &tempo);
     let events = drum_pattern(1, 50.0).unwrap();
     // Rescale the 480-PPQ pattern to 96 PPQ.
     let events: Vec<_> = events
