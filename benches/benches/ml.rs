@@ -39,6 +39,12 @@ fn fill(s: &mut ModelSession) {
                     .enumerate()
                     .for_each(|(i, x)| *x = ((i * 31) % vocab) as i64)
             }
+            Element::Bool => s
+                .input_bool(&spec.name)
+                .unwrap()
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, x)| *x = i % 2 == 0),
         }
     }
 }

@@ -33,6 +33,11 @@ fn main() -> Result<(), kmidi_ml::MlError> {
                         .iter_mut()
                         .enumerate()
                         .for_each(|(i, x)| *x = (i % 24) as i64),
+                    Element::Bool => s
+                        .input_bool(&spec.name)?
+                        .iter_mut()
+                        .enumerate()
+                        .for_each(|(i, x)| *x = i % 2 == 0),
                 }
             }
             let t = Instant::now();

@@ -6,6 +6,21 @@
 //! dimension. Loading compares it with what the model file declares and
 //! refuses a mismatch with the first difference and what was expected, so
 //! a wrong or stale model fails at load, not at the first inference.
+//!
+//! Shapes at run time:
+//!
+//! * an input with a dynamic dimension takes [`set_batch`](ModelSession::set_batch)'s
+//!   batch there, unless [`set_input_shape`](ModelSession::set_input_shape)
+//!   gave it a whole shape (a sequence length, a state laid out
+//!   `[2, batch, 128]`), which may change from run to run;
+//! * an input with no dynamic dimension (a scalar sample rate, a fixed
+//!   table) is the same for the whole batch: it is never multiplied by it;
+//! * every output's shape after a run is [`output_shape`](ModelSession::output_shape),
+//!   and float32, int64 and bool outputs can each be read.
+//!
+//! [`set_input_f32`](ModelSession::set_input_f32) and its siblings copy
+//! data in after checking its length, so a wrong length is an error, never
+//! a panic in the caller's `copy_from_slice`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -24,6 +39,8 @@ pub enum Element {
     F32,
     /// 64-bit integer (token and class ids).
     I64,
+    /// Boolean (masks, flags).
+    Bool,
 }
 
 /// A named tensor with an element type and a shape (`-1`: dynamic).
@@ -56,12 +73,24 @@ impl TensorSpec {
             .max(1) as usize
     }
 
+    /// Whether a dimension is dynamic (the batch, or another).
+    pub fn is_batched(&self) -> bool {
+        self.shape.iter().any(|&d| d < 0)
+    }
+
+    /// The shape for `batch`: dynamic dimensions take the batch; a tensor
+    /// without one is the same for any batch.
     fn concrete(&self, batch: usize) -> Vec<i64> {
         self.shape
             .iter()
             .map(|&d| if d < 0 { batch as i64 } else { d })
             .collect()
     }
+}
+
+/// Elements a concrete shape holds (1 for a scalar).
+fn elements(shape: &[i64]) -> usize {
+    shape.iter().map(|&d| d.max(0) as usize).product()
 }
 
 /// What a model must take and give.
@@ -113,6 +142,51 @@ impl Default for SessionConfig {
 enum Buffer {
     F32(Vec<f32>),
     I64(Vec<i64>),
+    Bool(Vec<bool>),
+}
+
+impl Buffer {
+    fn zeros(element: Element, len: usize) -> Self {
+        match element {
+            Element::F32 => Buffer::F32(vec![0.0; len]),
+            Element::I64 => Buffer::I64(vec![0; len]),
+            Element::Bool => Buffer::Bool(vec![false; len]),
+        }
+    }
+
+    /// Empty, with room for `cap` elements (outputs: a run's first
+    /// extraction then does not allocate).
+    fn with_capacity(element: Element, cap: usize) -> Self {
+        match element {
+            Element::F32 => Buffer::F32(Vec::with_capacity(cap)),
+            Element::I64 => Buffer::I64(Vec::with_capacity(cap)),
+            Element::Bool => Buffer::Bool(Vec::with_capacity(cap)),
+        }
+    }
+
+    /// Grows (never shrinks) to hold `len` elements.
+    fn reserve_len(&mut self, len: usize) {
+        match self {
+            Buffer::F32(v) if v.len() < len => v.resize(len, 0.0),
+            Buffer::I64(v) if v.len() < len => v.resize(len, 0),
+            Buffer::Bool(v) if v.len() < len => v.resize(len, false),
+            _ => {}
+        }
+    }
+}
+
+/// An input's data and the shape it will be fed with.
+struct Input {
+    buffer: Buffer,
+    /// A whole shape set with `set_input_shape`, or `None` for the
+    /// contract's shape with the batch filled in.
+    shape: Option<Vec<i64>>,
+}
+
+/// An output of the last run.
+struct Output {
+    buffer: Buffer,
+    shape: Vec<i64>,
 }
 
 /// One model, ready to run; see the [module docs](self).
@@ -120,8 +194,8 @@ pub struct ModelSession {
     name: String,
     session: Session,
     contract: ModelContract,
-    inputs: Vec<Buffer>,
-    outputs: Vec<Vec<f32>>,
+    inputs: Vec<Input>,
+    outputs: Vec<Output>,
     batch: usize,
     max_batch: usize,
     load_time: Duration,
@@ -133,6 +207,7 @@ fn element_of(ty: &ValueType) -> Option<(Element, Vec<i64>)> {
             let e = match ty {
                 TensorElementType::Float32 => Element::F32,
                 TensorElementType::Int64 => Element::I64,
+                TensorElementType::Bool => Element::Bool,
                 _ => return None,
             };
             Some((e, shape.to_vec()))
@@ -186,15 +261,18 @@ impl ModelSession {
         let inputs = contract
             .inputs
             .iter()
-            .map(|s| match s.element {
-                Element::F32 => Buffer::F32(vec![0.0; s.item_len() * config.max_batch]),
-                Element::I64 => Buffer::I64(vec![0; s.item_len() * config.max_batch]),
+            .map(|s| Input {
+                buffer: Buffer::zeros(s.element, elements(&s.concrete(config.max_batch))),
+                shape: None,
             })
             .collect();
         let outputs = contract
             .outputs
             .iter()
-            .map(|s| Vec::with_capacity(s.item_len() * config.max_batch))
+            .map(|s| Output {
+                buffer: Buffer::with_capacity(s.element, elements(&s.concrete(config.max_batch))),
+                shape: Vec::new(),
+            })
             .collect();
         let mut me = Self {
             name: name.to_string(),
@@ -224,14 +302,27 @@ impl ModelSession {
             model: name.clone(),
             detail: e.to_string(),
         })?;
-        let probe = build(&name, &bytes, config)?;
+        Self::open_any_bytes(&name, &bytes, config)
+    }
+
+    /// As [`open_any`](Self::open_any), for a model in memory; `name` is
+    /// used in messages.
+    ///
+    /// # Errors
+    /// As [`open_any`](Self::open_any).
+    pub fn open_any_bytes(
+        name: &str,
+        bytes: &[u8],
+        config: SessionConfig,
+    ) -> Result<Self, MlError> {
+        let probe = build(name, bytes, config)?;
         let spec = |o: &ort::value::Outlet| {
             element_of(o.dtype())
                 .map(|(e, s)| TensorSpec::new(o.name(), e, &s))
                 .ok_or_else(|| MlError::Contract {
-                    model: name.clone(),
+                    model: name.to_string(),
                     detail: format!(
-                        "{} is {}; allowed float32 or int64 tensors",
+                        "{} is {}; allowed float32, int64 or bool tensors",
                         o.name(),
                         describe(o.dtype())
                     ),
@@ -242,7 +333,7 @@ impl ModelSession {
             outputs: probe.outputs().iter().map(spec).collect::<Result<_, _>>()?,
         };
         drop(probe);
-        Self::from_bytes(&name, &bytes, contract, config)
+        Self::from_bytes(name, bytes, contract, config)
     }
 
     /// As [`open_any`](Self::open_any), with the shapes of some inputs
@@ -269,10 +360,10 @@ impl ModelSession {
                 });
             }
             spec.shape = shape.to_vec();
-            let len = spec.item_len() * s.max_batch;
-            s.inputs[i] = match spec.element {
-                Element::F32 => Buffer::F32(vec![0.0; len]),
-                Element::I64 => Buffer::I64(vec![0; len]),
+            let len = elements(&spec.concrete(s.max_batch));
+            s.inputs[i] = Input {
+                buffer: Buffer::zeros(spec.element, len),
+                shape: None,
             };
         }
         Ok(s)
@@ -327,61 +418,204 @@ impl ModelSession {
             })
     }
 
-    /// The float input `name` for the current batch, to fill in place.
-    ///
-    /// # Errors
-    /// [`MlError::Input`] for an unknown name or an int64 input.
-    pub fn input_f32(&mut self, name: &str) -> Result<&mut [f32], MlError> {
-        let i = self.input_index(name)?;
-        let len = self.contract.inputs[i].item_len() * self.batch;
-        match &mut self.inputs[i] {
-            Buffer::F32(v) => Ok(&mut v[..len]),
-            Buffer::I64(_) => Err(MlError::Input {
-                model: self.name.clone(),
-                detail: format!("{name} takes int64; use input_i64"),
-            }),
+    /// The shape input `i` will be fed with.
+    fn input_shape(&self, i: usize) -> Vec<i64> {
+        match &self.inputs[i].shape {
+            Some(shape) => shape.clone(),
+            None => self.contract.inputs[i].concrete(self.batch),
         }
     }
 
-    /// The int64 input `name` for the current batch, to fill in place.
+    /// Feeds input `name` with this whole shape from now on (every
+    /// dimension given; the model's fixed ones must match), for dynamic
+    /// dimensions that are not the batch: a sequence length, a recurrent
+    /// state laid out `[2, batch, 128]`. It may change from run to run; the
+    /// buffer grows when it must and keeps its data otherwise.
     ///
     /// # Errors
-    /// [`MlError::Input`] for an unknown name or a float input.
-    pub fn input_i64(&mut self, name: &str) -> Result<&mut [i64], MlError> {
+    /// [`MlError::Input`] for an unknown name, a wrong rank, a negative
+    /// dimension or a fixed dimension changed.
+    pub fn set_input_shape(&mut self, name: &str, shape: &[i64]) -> Result<(), MlError> {
         let i = self.input_index(name)?;
-        let len = self.contract.inputs[i].item_len() * self.batch;
-        match &mut self.inputs[i] {
+        let spec = &self.contract.inputs[i];
+        let bad = |detail: String| MlError::Input {
+            model: self.name.clone(),
+            detail,
+        };
+        if shape.len() != spec.shape.len() {
+            return Err(bad(format!(
+                "{name} has rank {} ({:?}); got shape {shape:?}",
+                spec.shape.len(),
+                spec.shape
+            )));
+        }
+        if let Some((d, (&got, &want))) = shape
+            .iter()
+            .zip(&spec.shape)
+            .enumerate()
+            .find(|(_, (g, w))| **g < 0 || (**w >= 0 && **g != **w))
+        {
+            return Err(bad(format!(
+                "{name} dimension {d} is {got}; allowed {} (the model's shape is {:?})",
+                if want >= 0 {
+                    want.to_string()
+                } else {
+                    "0 or more".to_string()
+                },
+                spec.shape
+            )));
+        }
+        self.inputs[i].buffer.reserve_len(elements(shape));
+        self.inputs[i].shape = Some(shape.to_vec());
+        Ok(())
+    }
+
+    /// The float input `name` for the current batch (or shape), to fill in
+    /// place.
+    ///
+    /// # Errors
+    /// [`MlError::Input`] for an unknown name or an input of another type.
+    pub fn input_f32(&mut self, name: &str) -> Result<&mut [f32], MlError> {
+        let (i, len) = self.input_slot(name)?;
+        if !matches!(self.inputs[i].buffer, Buffer::F32(_)) {
+            return Err(self.wrong_type(name, &self.inputs[i].buffer, "input"));
+        }
+        match &mut self.inputs[i].buffer {
+            Buffer::F32(v) => Ok(&mut v[..len]),
+            _ => unreachable!("checked above"),
+        }
+    }
+
+    /// The int64 input `name` for the current batch (or shape), to fill in
+    /// place.
+    ///
+    /// # Errors
+    /// [`MlError::Input`] for an unknown name or an input of another type.
+    pub fn input_i64(&mut self, name: &str) -> Result<&mut [i64], MlError> {
+        let (i, len) = self.input_slot(name)?;
+        if !matches!(self.inputs[i].buffer, Buffer::I64(_)) {
+            return Err(self.wrong_type(name, &self.inputs[i].buffer, "input"));
+        }
+        match &mut self.inputs[i].buffer {
             Buffer::I64(v) => Ok(&mut v[..len]),
-            Buffer::F32(_) => Err(MlError::Input {
+            _ => unreachable!("checked above"),
+        }
+    }
+
+    /// The bool input `name` for the current batch (or shape), to fill in
+    /// place.
+    ///
+    /// # Errors
+    /// [`MlError::Input`] for an unknown name or an input of another type.
+    pub fn input_bool(&mut self, name: &str) -> Result<&mut [bool], MlError> {
+        let (i, len) = self.input_slot(name)?;
+        if !matches!(self.inputs[i].buffer, Buffer::Bool(_)) {
+            return Err(self.wrong_type(name, &self.inputs[i].buffer, "input"));
+        }
+        match &mut self.inputs[i].buffer {
+            Buffer::Bool(v) => Ok(&mut v[..len]),
+            _ => unreachable!("checked above"),
+        }
+    }
+
+    /// Copies `data` into the float input `name`, after checking that it
+    /// is exactly as long as the input's current shape needs.
+    ///
+    /// # Errors
+    /// [`MlError::Input`] for an unknown name, another type or a wrong
+    /// length (naming both lengths and the shape).
+    pub fn set_input_f32(&mut self, name: &str, data: &[f32]) -> Result<(), MlError> {
+        self.check_len(name, data.len())?;
+        self.input_f32(name)?.copy_from_slice(data);
+        Ok(())
+    }
+
+    /// As [`set_input_f32`](Self::set_input_f32), for an int64 input.
+    ///
+    /// # Errors
+    /// As [`set_input_f32`](Self::set_input_f32).
+    pub fn set_input_i64(&mut self, name: &str, data: &[i64]) -> Result<(), MlError> {
+        self.check_len(name, data.len())?;
+        self.input_i64(name)?.copy_from_slice(data);
+        Ok(())
+    }
+
+    /// As [`set_input_f32`](Self::set_input_f32), for a bool input.
+    ///
+    /// # Errors
+    /// As [`set_input_f32`](Self::set_input_f32).
+    pub fn set_input_bool(&mut self, name: &str, data: &[bool]) -> Result<(), MlError> {
+        self.check_len(name, data.len())?;
+        self.input_bool(name)?.copy_from_slice(data);
+        Ok(())
+    }
+
+    fn input_slot(&self, name: &str) -> Result<(usize, usize), MlError> {
+        let i = self.input_index(name)?;
+        Ok((i, elements(&self.input_shape(i))))
+    }
+
+    fn check_len(&self, name: &str, len: usize) -> Result<(), MlError> {
+        let (i, want) = self.input_slot(name)?;
+        if len != want {
+            return Err(MlError::Input {
                 model: self.name.clone(),
-                detail: format!("{name} takes float32; use input_f32"),
-            }),
+                detail: format!(
+                    "{name} takes {want} values (shape {:?}); got {len}",
+                    self.input_shape(i)
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// The error for reading or filling `name` as the wrong type: names
+    /// the type it has and the accessor for it.
+    fn wrong_type(&self, name: &str, actual: &Buffer, verb: &str) -> MlError {
+        let (ty, suffix) = match actual {
+            Buffer::F32(_) => ("float32", "f32"),
+            Buffer::I64(_) => ("int64", "i64"),
+            Buffer::Bool(_) => ("bool", "bool"),
+        };
+        let accessor = if verb == "output" && suffix == "f32" {
+            "output".to_string()
+        } else {
+            format!("{verb}_{suffix}")
+        };
+        MlError::Input {
+            model: self.name.clone(),
+            detail: format!("{name} takes {ty}; use {accessor}"),
         }
     }
 
     /// Runs the model on the current inputs; the outputs are then in
-    /// [`output`](Self::output).
+    /// [`output`](Self::output) and its siblings, with their shapes in
+    /// [`output_shape`](Self::output_shape).
     ///
     /// # Errors
     /// [`MlError::Run`] with ONNX Runtime's message.
     pub fn run(&mut self) -> Result<(), MlError> {
-        let batch = self.batch;
         let err = |e: ort::Error| MlError::Run {
             model: self.name.clone(),
             detail: e.to_string(),
         };
+        let shapes: Vec<Vec<i64>> = (0..self.inputs.len())
+            .map(|i| self.input_shape(i))
+            .collect();
         let mut feed: Vec<(
             std::borrow::Cow<'_, str>,
             ort::session::SessionInputValue<'_>,
         )> = Vec::with_capacity(self.inputs.len());
-        for (spec, buf) in self.contract.inputs.iter().zip(&self.inputs) {
-            let shape = spec.concrete(batch);
-            let len = spec.item_len() * batch;
-            let value: ort::session::SessionInputValue<'_> = match buf {
+        for ((spec, input), shape) in self.contract.inputs.iter().zip(&self.inputs).zip(shapes) {
+            let len = elements(&shape);
+            let value: ort::session::SessionInputValue<'_> = match &input.buffer {
                 Buffer::F32(v) => TensorRef::from_array_view((shape, &v[..len]))
                     .map_err(err)?
                     .into(),
                 Buffer::I64(v) => TensorRef::from_array_view((shape, &v[..len]))
+                    .map_err(err)?
+                    .into(),
+                Buffer::Bool(v) => TensorRef::from_array_view((shape, &v[..len]))
                     .map_err(err)?
                     .into(),
             };
@@ -393,25 +627,37 @@ impl ModelSession {
         })?;
         for (spec, out) in self.contract.outputs.iter().zip(self.outputs.iter_mut()) {
             let value = &results[spec.name.as_str()];
-            let (_, data) = value
-                .try_extract_tensor::<f32>()
-                .map_err(|e| MlError::Run {
-                    model: self.name.clone(),
-                    detail: format!("output {}: {e}", spec.name),
-                })?;
-            out.clear();
-            out.extend_from_slice(data);
+            let bad = |e: ort::Error| MlError::Run {
+                model: self.name.clone(),
+                detail: format!("output {}: {e}", spec.name),
+            };
+            out.shape.clear();
+            match &mut out.buffer {
+                Buffer::F32(v) => {
+                    let (shape, data) = value.try_extract_tensor::<f32>().map_err(bad)?;
+                    out.shape.extend_from_slice(shape);
+                    v.clear();
+                    v.extend_from_slice(data);
+                }
+                Buffer::I64(v) => {
+                    let (shape, data) = value.try_extract_tensor::<i64>().map_err(bad)?;
+                    out.shape.extend_from_slice(shape);
+                    v.clear();
+                    v.extend_from_slice(data);
+                }
+                Buffer::Bool(v) => {
+                    let (shape, data) = value.try_extract_tensor::<bool>().map_err(bad)?;
+                    out.shape.extend_from_slice(shape);
+                    v.clear();
+                    v.extend_from_slice(data);
+                }
+            }
         }
         Ok(())
     }
 
-    /// The float output `name` of the last run (batch-major).
-    ///
-    /// # Errors
-    /// [`MlError::Input`] for an unknown name.
-    pub fn output(&self, name: &str) -> Result<&[f32], MlError> {
-        let i = self
-            .contract
+    fn output_index(&self, name: &str) -> Result<usize, MlError> {
+        self.contract
             .outputs
             .iter()
             .position(|s| s.name == name)
@@ -425,8 +671,48 @@ impl ModelSession {
                         .map(|s| s.name.as_str())
                         .collect::<Vec<_>>()
                 ),
-            })?;
-        Ok(&self.outputs[i])
+            })
+    }
+
+    /// The float output `name` of the last run (batch-major).
+    ///
+    /// # Errors
+    /// [`MlError::Input`] for an unknown name or an output of another type.
+    pub fn output(&self, name: &str) -> Result<&[f32], MlError> {
+        match &self.outputs[self.output_index(name)?].buffer {
+            Buffer::F32(v) => Ok(v),
+            other => Err(self.wrong_type(name, other, "output")),
+        }
+    }
+
+    /// The int64 output `name` of the last run.
+    ///
+    /// # Errors
+    /// [`MlError::Input`] for an unknown name or an output of another type.
+    pub fn output_i64(&self, name: &str) -> Result<&[i64], MlError> {
+        match &self.outputs[self.output_index(name)?].buffer {
+            Buffer::I64(v) => Ok(v),
+            other => Err(self.wrong_type(name, other, "output")),
+        }
+    }
+
+    /// The bool output `name` of the last run.
+    ///
+    /// # Errors
+    /// [`MlError::Input`] for an unknown name or an output of another type.
+    pub fn output_bool(&self, name: &str) -> Result<&[bool], MlError> {
+        match &self.outputs[self.output_index(name)?].buffer {
+            Buffer::Bool(v) => Ok(v),
+            other => Err(self.wrong_type(name, other, "output")),
+        }
+    }
+
+    /// The shape of output `name` in the last run (empty before the first).
+    ///
+    /// # Errors
+    /// [`MlError::Input`] for an unknown name.
+    pub fn output_shape(&self, name: &str) -> Result<&[i64], MlError> {
+        Ok(&self.outputs[self.output_index(name)?].shape)
     }
 
     /// Runs `runs` times on the current inputs, so that ONNX Runtime has

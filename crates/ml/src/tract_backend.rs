@@ -49,6 +49,10 @@ impl TractModel {
                     i64::datum_type(),
                     Tensor::from_shape(&shape, &vec![0i64; n]),
                 ),
+                Element::Bool => (
+                    bool::datum_type(),
+                    Tensor::from_shape(&shape, &vec![false; n]),
+                ),
             };
             graph
                 .set_input_fact(i, InferenceFact::dt_shape(dt, shape.clone()))

@@ -52,6 +52,12 @@ fn feed(s: &mut ModelSession, inputs: &serde_json::Map<String, Value>) {
                 .iter_mut()
                 .zip(&data)
                 .for_each(|(d, v)| *d = *v as i64),
+            Element::Bool => s
+                .input_bool(name)
+                .unwrap()
+                .iter_mut()
+                .zip(&data)
+                .for_each(|(d, v)| *d = *v != 0.0),
         }
     }
 }
