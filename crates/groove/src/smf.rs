@@ -681,6 +681,12 @@ impl MidiFile {
                 self.trailing.len()
             ));
         }
+        if self.format == SmfFormat::SingleTrack && self.tracks.len() > 1 {
+            out.push(format!(
+                "format 0 holds one track, this file holds {} (all kept and played)",
+                self.tracks.len()
+            ));
+        }
         for (i, track) in self.tracks.iter().enumerate() {
             if !track.ends_with_end_of_track() {
                 out.push(format!(
@@ -747,18 +753,15 @@ impl MidiFile {
     /// meta and sysex events, as the standard has it), and an End of Track
     /// added to a track that has none.
     ///
+    /// A format 0 file read with more than one track chunk is written as
+    /// it was read (see [`warnings`](Self::warnings)); `add_track` never
+    /// makes one.
+    ///
     /// # Errors
     /// [`GrooveError::OutOfRange`] for an event field outside its MIDI
     /// range, events out of tick order in a track, or a gap of more than
-    /// 2²⁸ - 1 ticks; [`GrooveError::Smf`] for a format 0 file with more
-    /// than one track.
+    /// 2²⁸ - 1 ticks.
     pub fn to_bytes(&self) -> Result<Vec<u8>, GrooveError> {
-        if self.format == SmfFormat::SingleTrack && self.tracks.len() > 1 {
-            return Err(smf_error(format!(
-                "format 0 holds one track, this file has {}; use format 1",
-                self.tracks.len()
-            )));
-        }
         let mut out = Vec::new();
         out.extend_from_slice(b"MThd");
         out.extend_from_slice(&(6 + self.header_extra.len() as u32).to_be_bytes());

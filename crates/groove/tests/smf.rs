@@ -198,6 +198,27 @@ fn a_track_that_does_not_end_with_end_of_track_gets_one_and_loses_nothing() {
 }
 
 #[test]
+fn a_format_0_file_with_two_tracks_is_written_as_it_was_read() {
+    // Found by the fuzzer: such a file read, then refused on writing.
+    let t: &[u8] = &[
+        0x00, 0x90, 60, 100, 0x10, 0x80, 60, 0, 0x00, 0xFF, 0x2F, 0x00,
+    ];
+    let bytes = file_bytes(0, 2, [0x01, 0xE0], &[t, t], &[]);
+    let file = MidiFile::parse(&bytes).unwrap();
+    assert_eq!(file.format, SmfFormat::SingleTrack);
+    assert_eq!(file.tracks.len(), 2);
+    assert_eq!(file.merged_events().len(), 4, "both tracks play");
+    assert!(
+        file.warnings()
+            .iter()
+            .any(|w| w.contains("format 0 holds one track, this file holds 2")),
+        "{:?}",
+        file.warnings()
+    );
+    assert_eq!(file.to_bytes().unwrap(), bytes);
+}
+
+#[test]
 fn unusable_tempo_and_signature_values_fall_back_with_a_warning() {
     let track: Vec<u8> = [
         &[0x00, 0xFF, 0x51, 0x03, 0x00, 0x00, 0x00][..], // tempo 0
