@@ -91,6 +91,10 @@ fn models(c: &mut Criterion) {
                         )
                         .unwrap()
                     }
+                    Element::Bool => panic!(
+                        "{model:?} input {}: the bundled models take no bool inputs",
+                        spec.name
+                    ),
                 }
             }
             t.run().unwrap();
