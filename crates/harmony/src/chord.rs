@@ -165,6 +165,28 @@ pub enum ChordKind {
 }
 
 impl ChordKind {
+    /// Harte's shorthand for the kind (`maj`, `min7`, `hdim7`...), as
+    /// mir_eval and MIREX chord labels write it.
+    pub fn harte_shorthand(self) -> &'static str {
+        match self {
+            ChordKind::Major => "maj",
+            ChordKind::Minor => "min",
+            ChordKind::Diminished => "dim",
+            ChordKind::Augmented => "aug",
+            ChordKind::Sus2 => "sus2",
+            ChordKind::Sus4 => "sus4",
+            ChordKind::Dominant7 => "7",
+            ChordKind::Major7 => "maj7",
+            ChordKind::Minor7 => "min7",
+            ChordKind::HalfDiminished7 => "hdim7",
+            ChordKind::Diminished7 => "dim7",
+            ChordKind::MinorMajor7 => "minmaj7",
+            ChordKind::Dominant7Sus4 => "sus4(b7)",
+            ChordKind::Major6 => "maj6",
+            ChordKind::Minor6 => "min6",
+        }
+    }
+
     /// Every kind.
     pub const ALL: [ChordKind; 15] = [
         ChordKind::Major,
@@ -270,6 +292,54 @@ impl Chord {
             parts.bass = None;
         }
         Ok(Chord { parts })
+    }
+
+    /// The triad or seventh chord that spelled `notes` stack up to in
+    /// thirds (doublings allowed, the fifth may be left out), with `bass`
+    /// as its lowest note: how a score's sonority is named. `None` if the
+    /// notes are not such a stack (a suspension, an added sixth, a ninth,
+    /// a passing tone) or `bass` is not among them.
+    ///
+    /// ```
+    /// use kmidi_harmony::chord::Chord;
+    /// use kmidi_harmony::pitch::SpelledPitch;
+    /// let n = |s: &str| s.parse::<SpelledPitch>().unwrap();
+    /// let c = Chord::from_notes(&[n("B"), n("D"), n("G"), n("F")], n("B")).unwrap();
+    /// assert_eq!(c.to_string(), "G7/B");
+    /// ```
+    pub fn from_notes(notes: &[SpelledPitch], bass: SpelledPitch) -> Option<Chord> {
+        if !notes.contains(&bass) {
+            return None;
+        }
+        'root: for &root in notes {
+            let mut parts = Chord::of_kind(root, ChordKind::Major).parts;
+            let (mut third, mut fifth, mut seventh) = (None, Fifth::Omitted, None);
+            for &n in notes {
+                let steps = (n.letter.index() as i32 - root.letter.index() as i32).rem_euclid(7);
+                let semis = (n.pitch_class().semitones() as i32
+                    - root.pitch_class().semitones() as i32)
+                    .rem_euclid(12);
+                match (steps, semis) {
+                    (0, 0) => {}
+                    (2, 4) => third = Some(Third::Major),
+                    (2, 3) => third = Some(Third::Minor),
+                    (4, 7) => fifth = Fifth::Perfect,
+                    (4, 6) => fifth = Fifth::Diminished,
+                    (4, 8) => fifth = Fifth::Augmented,
+                    (6, 10) => seventh = Some(Seventh::Minor),
+                    (6, 11) => seventh = Some(Seventh::Major),
+                    (6, 9) => seventh = Some(Seventh::Diminished),
+                    _ => continue 'root,
+                }
+            }
+            let Some(third) = third else { continue };
+            parts.third = third;
+            parts.fifth = fifth;
+            parts.seventh = seventh;
+            parts.bass = (bass != root).then_some(bass);
+            return Chord::from_parts(parts).ok();
+        }
+        None
     }
 
     /// A chord of one of the basic kinds on `root`.

@@ -6,9 +6,16 @@
 //!   `+` augmented, `ø` half-diminished seventh;
 //! - figures give the inversion: none, `6`, `64` for triads; `7`, `65`,
 //!   `43`, `42` (or `2`) for seventh chords;
-//! - the seventh is minor over a major or minor triad (`V7`, `ii7`) unless
-//!   marked major with `M` (`IM7`, `IVM65`); it is diminished on `°`
-//!   (`vii°7`) and minor on `ø` (`viiø7`);
+//! - an unmarked seventh is the diatonic one, as common-practice figures
+//!   mean it and music21 reads it: the note a seventh above the degree in
+//!   the key's scale (major, or natural minor). So `V7` is a dominant
+//!   seventh, `I7` and `IV7` in major and `III7` and `VI7` in minor are
+//!   major sevenths, and `ii7` is a minor seventh; over a minor triad the
+//!   seventh is minor whatever the scale says (`i7` in major). `M` marks a
+//!   major seventh (`IM7`, `iM7`), `°` a diminished one (`vii°7`) and `ø` a
+//!   minor one over a diminished triad (`viiø7`). An accidental before the
+//!   numeral moves the root and not the diatonic seventh (`bVII7` in C
+//!   major is B♭-D-F-A, as in music21);
 //! - accidentals before the numeral move its root (`bVII`, `#iv°`);
 //! - `/` tonicizes a degree: `V/V`, `vii°7/ii`, `V7/IV` (one level);
 //! - `N6` (Neapolitan), `It+6`, `Fr+6` and `Ger+6` (augmented sixths).
@@ -17,8 +24,11 @@
 //! key are minor, flat-six and flat-three chords by their case and accidental.
 //!
 //! In a minor key, numerals count from the natural minor, except that a
-//! diminished chord on 7 (`vii°`, `viiø7`, `vii°7`) stands on the raised
-//! leading tone; `V` is major by its case, so its third is the leading tone.
+//! lower-case numeral on 6 or 7 (`vi`, `vii°`, `viiø7`, `vii°7`) stands on
+//! the raised degree, as in melodic minor; an accidental on 6 or 7 is
+//! cautionary (`#vi` the raised sixth, `bVII` the natural seventh), as in
+//! RomanText and music21's reader of it. `V` is major by its case, so its
+//! third is the leading tone. Figures may be written `65` or `6/5`.
 //!
 //! ```
 //! use kmidi_harmony::key::Key;
@@ -89,14 +99,26 @@ pub struct RomanNumeral {
     pub accidental: i8,
     /// The triad.
     pub quality: TriadQuality,
-    /// The seventh, if any.
-    pub seventh: Option<Seventh>,
+    /// The seventh, if any, as written.
+    pub seventh: Option<SeventhFigure>,
     /// 0 = root position, 1 = first inversion, up to 3 for seventh chords.
     pub inversion: u8,
     /// A named chromatic chord.
     pub special: Option<Special>,
     /// The tonicized degree of a secondary function.
     pub of: Option<Tonicized>,
+}
+
+/// How a numeral's seventh is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SeventhFigure {
+    /// An unmarked figure (`7`, `65`, `43`, `42`): the key's diatonic
+    /// seventh above the degree, minor over a minor triad (see the
+    /// [module docs](self)).
+    Diatonic,
+    /// A marked seventh: `M` major, `ø` minor (over a diminished triad),
+    /// `°` diminished.
+    Marked(Seventh),
 }
 
 /// A numeral realized in a key: its chord symbol, and its tones spelled as
@@ -252,42 +274,41 @@ impl RomanNumeral {
         let half_diminished = seventh_hint == Some(Seventh::Minor);
         let major_seventh = c.eat_any(&["M", "maj", "Δ"]);
         let fig_pos = c.pos;
-        let (has_seventh, inversion) = if c.eat("65") {
+        // Figures as kmidi and RomanText write them (65 or 6/5).
+        let (has_seventh, inversion) = if c.eat_any(&["65", "6/5"]) {
             (true, 1)
-        } else if c.eat("64") {
+        } else if c.eat_any(&["64", "6/4"]) {
             (false, 2)
         } else if c.eat("6") {
             (false, 1)
         } else if c.eat("7") {
             (true, 0)
-        } else if c.eat("43") {
+        } else if c.eat_any(&["43", "4/3"]) {
             (true, 2)
-        } else if c.eat("42") || c.eat("2") {
+        } else if c.eat_any(&["42", "4/2"]) || c.eat("2") {
             (true, 3)
         } else {
-            (major_seventh || half_diminished, 0)
+            (major_seventh, 0)
         };
-        if (major_seventh || half_diminished) && !has_seventh {
+        if major_seventh && !has_seventh {
             return Err(err(
                 fig_pos,
-                "a seventh-chord figure (7, 65, 43, 42) after M or ø",
+                "a seventh-chord figure (7, 65, 43, 42) after M",
             ));
         }
-        let seventh = if has_seventh {
-            Some(if major_seventh {
-                Seventh::Major
-            } else {
-                match quality {
-                    TriadQuality::Diminished => seventh_hint.unwrap_or(Seventh::Diminished),
-                    _ => Seventh::Minor,
-                }
-            })
-        } else {
-            None
-        };
-        if seventh == Some(Seventh::Diminished) && quality != TriadQuality::Diminished {
-            return Err(err(qual_pos, "° for a diminished seventh"));
+        // ø with a triad figure is the diminished triad (as in music21).
+        if half_diminished && !has_seventh {
+            seventh_hint = Some(Seventh::Diminished);
         }
+        let seventh = if !has_seventh {
+            None
+        } else if major_seventh {
+            Some(SeventhFigure::Marked(Seventh::Major))
+        } else if let Some(hint) = seventh_hint {
+            Some(SeventhFigure::Marked(hint))
+        } else {
+            Some(SeventhFigure::Diatonic)
+        };
         let mut of = None;
         if c.eat("/") {
             let at = c.pos;
@@ -332,6 +353,26 @@ impl RomanNumeral {
         })
     }
 
+    /// The seventh this numeral's figure means over `root` in `key` (the
+    /// local key, after any tonicization).
+    fn seventh_in(&self, key: Key, root: SpelledPitch) -> Option<Seventh> {
+        match self.seventh? {
+            SeventhFigure::Marked(s) => Some(s),
+            SeventhFigure::Diatonic => {
+                // The scale's note a seventh above the unaltered degree.
+                let top = key.degree_pitch((self.degree + 5) % 7 + 1, 0);
+                let semitones = (top.pitch_class().semitones() as i32
+                    - root.pitch_class().semitones() as i32)
+                    .rem_euclid(12);
+                Some(match (semitones, self.quality) {
+                    (11, TriadQuality::Major | TriadQuality::Augmented) => Seventh::Major,
+                    (9, TriadQuality::Diminished) => Seventh::Diminished,
+                    _ => Seventh::Minor,
+                })
+            }
+        }
+    }
+
     /// The numeral's chord in `key`, spelled in the key.
     pub fn realize(&self, key: Key) -> RealizedChord {
         let leading_tone = key
@@ -350,10 +391,12 @@ impl RomanNumeral {
         let local_leading = key
             .degree_pitch(7, if key.mode == Mode::Minor { 1 } else { 0 })
             .pitch_class();
-        let raise =
-            key.mode == Mode::Minor && self.degree == 7 && self.quality == TriadQuality::Diminished;
-        let root = key.degree_pitch(self.degree, self.accidental + raise as i8);
-        let kind = match (self.quality, self.seventh) {
+        let root = key.degree_pitch(
+            self.degree,
+            root_offset(key, self.degree, self.accidental, self.quality),
+        );
+        let seventh = self.seventh_in(key, root);
+        let kind = match (self.quality, seventh) {
             (TriadQuality::Major, None) => ChordKind::Major,
             (TriadQuality::Minor, None) => ChordKind::Minor,
             (TriadQuality::Diminished, None) => ChordKind::Diminished,
@@ -367,10 +410,10 @@ impl RomanNumeral {
             (TriadQuality::Augmented, Some(_)) => ChordKind::Augmented,
         };
         let mut chord = Chord::of_kind(root, kind);
-        if self.quality == TriadQuality::Augmented && self.seventh.is_some() {
+        if self.quality == TriadQuality::Augmented && seventh.is_some() {
             // V+7 and I+M7: an augmented triad with a seventh.
             let mut p = chord.parts();
-            p.seventh = self.seventh;
+            p.seventh = seventh;
             chord = Chord::from_parts(p).unwrap_or(chord);
         }
         let mut tones = [(ChordTone::Root, root); 4];
@@ -410,7 +453,7 @@ impl RomanNumeral {
         let p = chord.parts();
         let quality = match (p.third, p.fifth) {
             (Third::Major, Fifth::Perfect | Fifth::Omitted) => TriadQuality::Major,
-            (Third::Minor, Fifth::Perfect) => TriadQuality::Minor,
+            (Third::Minor, Fifth::Perfect | Fifth::Omitted) => TriadQuality::Minor,
             (Third::Minor, Fifth::Diminished) => TriadQuality::Diminished,
             (Third::Major, Fifth::Augmented) => TriadQuality::Augmented,
             (Third::Major, Fifth::Diminished) => TriadQuality::Major,
@@ -441,14 +484,14 @@ impl RomanNumeral {
                 return Some(Self::special(sp, 0));
             }
         }
-        if p.fifth == Fifth::Omitted || (p.third == Third::Major && p.fifth == Fifth::Diminished) {
+        if p.third == Third::Major && p.fifth == Fifth::Diminished {
             return None;
         }
         let mut n = RomanNumeral {
             degree: 1,
             accidental: 0,
             quality,
-            seventh: p.seventh,
+            seventh: p.seventh.map(SeventhFigure::Marked),
             inversion,
             special: None,
             of: None,
@@ -459,6 +502,7 @@ impl RomanNumeral {
             + 1) as u8;
         let diatonic = key.diatonic_chord(letter_degree, p.seventh.is_some());
         let plain = Chord::of_kind(root, chord_kind_of(quality, p.seventh)?);
+        let sound = (plain.pitch_class_mask(), chord.bass().pitch_class());
         // In minor, the natural-minor chords (v, VII, III with its natural
         // seventh) are diatonic too: they are the relative major's chords.
         let natural = (key.mode == Mode::Minor).then(|| {
@@ -467,7 +511,9 @@ impl RomanNumeral {
         });
         if diatonic == plain || natural == Some(plain) {
             n.degree = letter_degree;
-            return Some(n);
+            if let Some(n) = written(n, sound, key) {
+                return Some(n);
+            }
         }
         // Neapolitan.
         if rel == 1 && quality == TriadQuality::Major && p.seventh.is_none() {
@@ -479,51 +525,79 @@ impl RomanNumeral {
             (TriadQuality::Major, None | Some(Seventh::Minor))
         );
         let leading_like = quality == TriadQuality::Diminished;
-        if dominant_like || leading_like {
+        // Diatonic targets first; chromatic ones (V7/bII) only when no
+        // other reading can be written.
+        let secondary = |n: RomanNumeral, chromatic: bool| -> Option<RomanNumeral> {
+            if !(dominant_like || leading_like) {
+                return None;
+            }
             for target in 2..=7u8 {
-                let t_chord = key.diatonic_chord(target, false);
-                let mode = match t_chord.kind() {
-                    Some(ChordKind::Major) => Mode::Major,
-                    Some(ChordKind::Minor) => Mode::Minor,
-                    _ => continue,
-                };
-                let tk = Key {
-                    tonic: t_chord.root(),
-                    mode,
-                };
-                let (degree, want) = if dominant_like {
-                    (5, tk.degree_pitch(5, 0))
+                let targets: &[(i8, Option<Mode>)] = if chromatic {
+                    &[
+                        (-1, Some(Mode::Major)),
+                        (-1, Some(Mode::Minor)),
+                        (1, Some(Mode::Major)),
+                        (1, Some(Mode::Minor)),
+                    ]
                 } else {
-                    (
-                        7,
-                        tk.degree_pitch(7, if mode == Mode::Minor { 1 } else { 0 }),
-                    )
+                    &[(0, None)]
                 };
-                if want == root {
-                    n.degree = degree;
-                    n.of = Some(Tonicized {
+                for &(accidental, mode) in targets {
+                    let (tonic, mode) = match mode {
+                        Some(m) => (key.degree_pitch(target, accidental), m),
+                        None => {
+                            let t_chord = key.diatonic_chord(target, false);
+                            match t_chord.kind() {
+                                Some(ChordKind::Major) => (t_chord.root(), Mode::Major),
+                                Some(ChordKind::Minor) => (t_chord.root(), Mode::Minor),
+                                _ => continue,
+                            }
+                        }
+                    };
+                    let tk = Key { tonic, mode };
+                    let (degree, want) = if dominant_like {
+                        (5, tk.degree_pitch(5, 0))
+                    } else {
+                        (
+                            7,
+                            tk.degree_pitch(7, if mode == Mode::Minor { 1 } else { 0 }),
+                        )
+                    };
+                    if want.pitch_class() != root.pitch_class() {
+                        continue;
+                    }
+                    let mut m = n;
+                    m.degree = degree;
+                    m.of = Some(Tonicized {
                         degree: target,
-                        accidental: 0,
+                        accidental,
                         mode,
                     });
-                    return Some(n);
+                    if let Some(m) = written(m, sound, key) {
+                        return Some(m);
+                    }
                 }
             }
+            None
+        };
+        if let Some(m) = secondary(n, false) {
+            return Some(m);
         }
         // Chromatic: the degree by letter, the accidental by spelling.
-        let minor_leading = key.mode == Mode::Minor && letter_degree == 7 && leading_like;
-        let scale_pitch = key.degree_pitch(letter_degree, minor_leading as i8);
-        let acc = (root.pitch_class().semitones() as i32
+        let scale_pitch = key.degree_pitch(letter_degree, 0);
+        let offset = (root.pitch_class().semitones() as i32
             - scale_pitch.pitch_class().semitones() as i32
             + 6)
         .rem_euclid(12)
             - 6;
+        let acc = written_accidental(key, letter_degree, offset as i8, quality) as i32;
         if acc.abs() > 2 {
-            return None;
+            return secondary(n, true);
         }
-        n.degree = letter_degree;
-        n.accidental = acc as i8;
-        Some(n)
+        let mut c = n;
+        c.degree = letter_degree;
+        c.accidental = acc as i8;
+        written(c, sound, key).or_else(|| secondary(n, true))
     }
 
     fn special(sp: Special, inversion: u8) -> RomanNumeral {
@@ -536,13 +610,69 @@ impl RomanNumeral {
             quality: TriadQuality::Major,
             seventh: match sp {
                 Special::Neapolitan => None,
-                _ => Some(Seventh::Minor),
+                _ => Some(SeventhFigure::Marked(Seventh::Minor)),
             },
             inversion,
             special: Some(sp),
             of: None,
         }
     }
+}
+
+/// Semitones from the key's scale degree (natural minor in minor) to the
+/// root of a numeral on `degree` with `accidental` and `quality`. In a
+/// minor key, degrees 6 and 7 follow the RomanText convention (music21's
+/// reader, `Minor67Default.CAUTIONARY`): bare, lower case stands on the
+/// raised degree and upper case on the natural one; `#` means the raised
+/// degree and `b` the natural one, whatever the case.
+fn root_offset(key: Key, degree: u8, accidental: i8, quality: TriadQuality) -> i8 {
+    if key.mode != Mode::Minor || !matches!(degree, 6 | 7) {
+        return accidental;
+    }
+    match accidental {
+        0 => matches!(quality, TriadQuality::Minor | TriadQuality::Diminished) as i8,
+        a if a > 0 => a,
+        a => a + 1,
+    }
+}
+
+/// The accidental to write before a numeral whose root lies `offset`
+/// semitones from the key's scale degree: the inverse of [`root_offset`].
+fn written_accidental(key: Key, degree: u8, offset: i8, quality: TriadQuality) -> i8 {
+    if key.mode != Mode::Minor || !matches!(degree, 6 | 7) {
+        return offset;
+    }
+    if offset == root_offset(key, degree, 0, quality) {
+        0
+    } else if offset >= 1 {
+        offset
+    } else {
+        offset - 1
+    }
+}
+
+/// `n` (whose seventh holds the chord's own, marked) written as the
+/// notation writes it: an unmarked seventh where the diatonic one is the
+/// chord's, else a marked one where a mark exists (`M`, `ø`, `°`). `None`
+/// if no figure of `n` realizes `sound` (the chord's pitch-class mask
+/// without extensions, and its bass) in `key`.
+fn written(mut n: RomanNumeral, sound: (u16, PitchClass), key: Key) -> Option<RomanNumeral> {
+    let sounds_as_chord = |n: &RomanNumeral| {
+        let r = n.realize(key);
+        r.pitch_class_mask() == sound.0 && r.bass().pitch_class() == sound.1
+    };
+    let Some(SeventhFigure::Marked(actual)) = n.seventh else {
+        return sounds_as_chord(&n).then_some(n);
+    };
+    if n.quality != TriadQuality::Diminished {
+        n.seventh = Some(SeventhFigure::Diatonic);
+        if sounds_as_chord(&n) {
+            return Some(n);
+        }
+    }
+    let markable = actual == Seventh::Major || n.quality == TriadQuality::Diminished;
+    n.seventh = Some(SeventhFigure::Marked(actual));
+    (markable && sounds_as_chord(&n)).then_some(n)
 }
 
 fn chord_kind_of(q: TriadQuality, s: Option<Seventh>) -> Option<ChordKind> {
@@ -673,12 +803,14 @@ impl fmt::Display for RomanNumeral {
         let upper = matches!(self.quality, TriadQuality::Major | TriadQuality::Augmented);
         f.write_str(if upper { UPPER[idx] } else { LOWER[idx] })?;
         match (self.quality, self.seventh) {
-            (TriadQuality::Diminished, Some(Seventh::Minor)) => f.write_str("ø")?,
+            (TriadQuality::Diminished, Some(SeventhFigure::Marked(Seventh::Minor))) => {
+                f.write_str("ø")?
+            }
             (TriadQuality::Diminished, _) => f.write_str("°")?,
             (TriadQuality::Augmented, _) => f.write_str("+")?,
             _ => {}
         }
-        if self.seventh == Some(Seventh::Major) {
+        if self.seventh == Some(SeventhFigure::Marked(Seventh::Major)) {
             f.write_str("M")?;
         }
         let fig = match (self.seventh.is_some(), self.inversion) {

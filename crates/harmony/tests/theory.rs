@@ -427,6 +427,21 @@ fn roman_numerals_realize_in_major_and_minor() {
         (a, "N6", "Bb/D"),
         (a, "V7/III", "G7"),
         (a, "iM7", "AmMaj7"),
+        // Unmarked sevenths are diatonic (music21 reads them so).
+        (c, "I7", "Cmaj7"),
+        (c, "IV7", "Fmaj7"),
+        (c, "vi7", "Am7"),
+        (c, "i7", "Cm7"),
+        (c, "bVII7", "Bbmaj7"),
+        (a, "VI7", "Fmaj7"),
+        (a, "III7", "Cmaj7"),
+        (a, "VII7", "G7"),
+        (a, "IV7", "D7"),
+        (a, "i7", "Am7"),
+        (a, "ii7", "Bm7"),
+        (a, "vi", "F#m"),
+        (a, "vi7", "F#m7"),
+        (a, "V+7", "E7#5"),
     ];
     for (k, numeral, want) in cases {
         let n: RomanNumeral = numeral.parse().unwrap_or_else(|e| panic!("{numeral}: {e}"));
@@ -522,6 +537,7 @@ fn bad_numerals_say_where_and_what() {
 fn analysis_names_chords_in_a_key() {
     let c = key("C major");
     let cm = key("C minor");
+    let a_minor = key("A minor");
     let cases = [
         (c, "C", "I"),
         (c, "Dm7", "ii7"),
@@ -542,7 +558,12 @@ fn analysis_names_chords_in_a_key() {
         (c, "Ab7", "Ger+6"),
         (c, "Ab7b5", "Fr+6"),
         (c, "Ab7no5", "It+6"),
-        (c, "Cmaj9", "IM7"),
+        (c, "Cmaj9", "I7"),
+        (c, "Fmaj7", "IV7"),
+        (c, "Cm7", "i7"),
+        (a_minor, "Fmaj7", "VI7"),
+        (a_minor, "Cmaj7/E", "III65"),
+        (a_minor, "F#m", "vi"),
         (cm, "G7", "V7"),
         (cm, "Gm", "v"),
         (cm, "Bb", "VII"),
