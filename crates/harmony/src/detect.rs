@@ -22,8 +22,9 @@
 //!    and records where the label changed.
 //!
 //! A longer-term chroma (exponential, 30 s by default) feeds a key estimate
-//! by correlation with key profiles (Krumhansl–Schmuckler with the
-//! Temperley profiles, which separate relative major and minor better).
+//! by correlation with key profiles (Krumhansl–Schmuckler): the mean of
+//! the correlations with the Aarden–Essen profiles (music21's) and with
+//! Temperley's.
 //!
 //! `process` makes no allocation at any block size: every buffer is sized
 //! in [`prepare`](Processor::prepare). NaN, infinite and denormal samples
@@ -86,8 +87,34 @@ const FFT_SIZE: usize = 1024;
 const BINS: usize = FFT_SIZE / 2 + 1;
 const MAX_PEAKS: usize = 160;
 const MAX_CHANGES: usize = 64;
+/// The note grid: semitones from C2 (65 Hz) up to the top of the
+/// analysis band (4 kHz is B7).
+const GRID_LOWEST_NOTE: i32 = 36;
+const GRID_NOTES: usize = 72;
+/// Semitones from a fundamental to its harmonics 1 to 8 (the seventh
+/// harmonic rounded to the nearest semitone).
+const HARMONIC_OFFSETS: [usize; 8] = [0, 12, 19, 24, 28, 31, 34, 36];
+/// How much each harmonic counts towards a note's salience.
+const HARMONIC_WEIGHTS: [f32; 8] = [1.0, 0.8, 0.7, 0.6, 0.5, 0.45, 0.4, 0.35];
+/// At most this many notes per frame (a four-voice chord with doublings).
+const MAX_NOTES: usize = 6;
+/// Share of a found note's expected harmonic (its level times the
+/// harmonic's weight) taken off the grid: less than all of it, so a chord
+/// tone that is also a partial of a lower tone (the seventh of a major
+/// seventh chord over its third) keeps what it has of its own.
+const HARMONIC_REMOVAL: f32 = 0.6;
+/// A grid bin quieter than this share of the loudest cannot be a
+/// fundamental.
+const NOTE_FLOOR: f32 = 0.02;
+/// Stop when a note's salience falls below this share of the first's.
+const NOTE_STOP: f32 = 0.1;
+/// The lowest note counts as the bass if it has this share of the
+/// strongest note's salience.
+const BASS_SHARE: f32 = 0.15;
 /// Input frames downmixed and filtered at a time.
 const CHUNK: usize = 256;
+/// Hops of raw chroma kept to date a change (about 340 ms at 10.7 ms).
+const BACKDATE_HOPS: usize = 32;
 
 /// Settings of a [`ChordDetector`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -158,6 +185,20 @@ impl ChordLabel {
         Chord::of_kind(key.spell(self.root), self.kind)
     }
 
+    /// The label in Harte's syntax, as mir_eval and MIREX read it: the
+    /// root with sharps, a colon, and the kind's shorthand (`C#:min7`,
+    /// `G:7`, `F:sus4(b7)`).
+    pub fn harte(&self) -> String {
+        const ROOTS: [&str; 12] = [
+            "C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B",
+        ];
+        format!(
+            "{}:{}",
+            ROOTS[self.root.semitones() as usize],
+            self.kind.harte_shorthand()
+        )
+    }
+
     /// The pitch classes as a 12-bit mask.
     pub fn pitch_class_mask(&self) -> u16 {
         let m = self.kind.interval_mask() as u32;
@@ -183,10 +224,16 @@ pub struct Detection {
 /// A change of label.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ChordChange {
-    /// Input frame (counted from `prepare`/`reset`) at the end of the hop
-    /// where the new label took over. The chord itself began about
-    /// [`ChordDetector::analysis_delay_frames`] earlier.
+    /// Input frame (counted from `prepare`/`reset`) where the new chord
+    /// began, as the detector dates it after the fact: the first hop, going
+    /// back from the decision, from which the raw (unsmoothed) chroma
+    /// matched the new label better than the old one, less half the
+    /// analysis window. It lies on average
+    /// [`ChordDetector::analysis_delay_frames`] after the true change.
     pub frame: u64,
+    /// Input frame at which the change was decided and reported: about
+    /// [`ChordDetector::reporting_delay_frames`] after the chord began.
+    pub detected_frame: u64,
     /// The new label (`None`: no chord).
     pub label: Option<ChordLabel>,
     /// Its confidence.
@@ -242,6 +289,8 @@ pub struct ChordDetector {
     smoothed: [f32; 12],
     smooth_alpha: f32,
     bass_chroma: [f32; 12],
+    /// Peak energy per semitone from C2, the multi-pitch estimate's input.
+    note_grid: [f32; GRID_NOTES],
     /// Template weights by pitch class: `templates_by_pc[pc][kind * 12 + root]`.
     templates_by_pc: Vec<[f32; TEMPLATES]>,
     scores: Vec<f32>,
@@ -251,6 +300,12 @@ pub struct ChordDetector {
     current: Detection,
     candidate: Option<Option<ChordLabel>>,
     candidate_hops: u32,
+    /// Raw chroma of the last [`BACKDATE_HOPS`] hops and the input frame
+    /// at the end of each, for dating changes.
+    raw_chroma: Vec<[f32; 12]>,
+    raw_frames: Vec<u64>,
+    raw_pos: usize,
+    raw_len: usize,
     frames_seen: u64,
     window_energy: f32,
     flatness: f32,
@@ -293,6 +348,7 @@ impl ChordDetector {
             smoothed: [0.0; 12],
             smooth_alpha: 1.0,
             bass_chroma: [0.0; 12],
+            note_grid: [0.0; GRID_NOTES],
             templates_by_pc: {
                 let t = build_templates();
                 (0..12)
@@ -309,12 +365,17 @@ impl ChordDetector {
             },
             candidate: None,
             candidate_hops: 0,
+            raw_chroma: vec![[0.0; 12]; BACKDATE_HOPS],
+            raw_frames: vec![0; BACKDATE_HOPS],
+            raw_pos: 0,
+            raw_len: 0,
             frames_seen: 0,
             window_energy: 0.0,
             flatness: 1.0,
             changes: vec![
                 ChordChange {
                     frame: 0,
+                    detected_frame: 0,
                     label: None,
                     confidence: 0.0
                 };
@@ -340,9 +401,21 @@ impl ChordDetector {
         &self.changes[..self.changes_len]
     }
 
-    /// Input frames from a chord's start to the change that reports it
-    /// (the median over held chords; `tests/latency.rs` measures it within
-    /// 10 ms at 44.1, 48 and 96 kHz). The sum of:
+    /// Input frames from a chord's start to the [`ChordChange::frame`]
+    /// that dates it (the median over held chords; `tests/latency.rs`
+    /// measures it within 10 ms at 44.1, 48 and 96 kHz, and
+    /// `scripts/eval.sh` on rendered music). A change is dated at the
+    /// centre of the first window whose raw chroma favours the new chord:
+    /// about half a window after the change that window ends, so the date
+    /// lands on the change plus the rounding to a whole hop, on average
+    /// half a hop.
+    pub fn analysis_delay_frames(&self) -> usize {
+        (self.hop * self.decimation).div_ceil(2)
+    }
+
+    /// Input frames from a chord's start to the `process` call that reports
+    /// it ([`ChordChange::detected_frame`]): how long a live listener waits.
+    /// The sum of:
     ///
     /// * half the analysis window: the new chord fills its centre;
     /// * the chroma smoothing's time constant: a smoother lags a ramp by
@@ -350,7 +423,7 @@ impl ChordDetector {
     /// * `hold_hops - 1` hops of holding, plus half a hop of waiting for
     ///   the next analysis;
     /// * the decimating filter's delay.
-    pub fn analysis_delay_frames(&self) -> usize {
+    pub fn reporting_delay_frames(&self) -> usize {
         let d = self.decimation as f64;
         let hop = self.hop as f64 * d;
         let window = FFT_SIZE as f64 / 2.0 * d;
@@ -513,34 +586,82 @@ impl ChordDetector {
             self.tuning_im += k * (im / norm - self.tuning_im);
         }
         let shift = self.tuning_im.atan2(self.tuning_re) / std::f32::consts::TAU;
-        self.chroma = [0.0; 12];
-        self.bass_chroma = [0.0; 12];
-        let mut lowest = f32::INFINITY;
-        let mut loud = 0.0f32;
-        for &a in &self.peaks_amp {
-            loud = loud.max(a);
-        }
+        // Peaks onto a semitone grid (tuned), cos² weighted within half a
+        // semitone of each tempered pitch.
+        let grid = &mut self.note_grid;
+        grid.fill(0.0);
         for (&p, &a) in self.peaks_pitch.iter().zip(&self.peaks_amp) {
             if p.is_nan() {
                 break;
             }
-            let q = p - shift;
+            let q = p - shift + 69.0 - GRID_LOWEST_NOTE as f32;
             let nearest = q.round();
-            let dist = (q - nearest).abs();
-            // cos² weighting within half a semitone of the tempered pitch.
-            let (_, c) = sin_cos_pi(dist);
-            let w = a * c * c;
-            let pc = ((nearest as i32 + 9).rem_euclid(12)) as usize; // A = 9
-            self.chroma[pc] += w;
-            if a > 0.3 * loud && q < lowest {
-                lowest = q;
+            let (_, c) = sin_cos_pi(q - nearest);
+            if (0.0..GRID_NOTES as f32).contains(&nearest) {
+                grid[nearest as usize] += a * c * c;
             }
         }
-        if lowest.is_finite() {
-            let pc = ((lowest.round() as i32 + 9).rem_euclid(12)) as usize;
-            self.bass_chroma[pc] = 1.0;
+        // Notes, loudest first: the candidate whose harmonics hold the most
+        // energy (its fundamental must be there), then its expected
+        // harmonics taken off the grid (the level of its strongest low
+        // partial times each harmonic's weight, times HARMONIC_REMOVAL), so
+        // a harmonic (the fifth an octave up, the major third two octaves
+        // up) is not heard as a note of its own.
+        self.chroma = [0.0; 12];
+        self.bass_chroma = [0.0; 12];
+        let loudest = grid.iter().fold(0.0f32, |m, &g| m.max(g));
+        let mut first = 0.0f32;
+        let mut lowest: Option<(usize, f32)> = None;
+        let mut strongest = 0.0f32;
+        for _ in 0..MAX_NOTES {
+            let mut best = (0usize, 0.0f32);
+            for m in 0..GRID_NOTES {
+                if grid[m] <= NOTE_FLOOR * loudest {
+                    continue;
+                }
+                let mut sal = 0.0;
+                for (&o, &w) in HARMONIC_OFFSETS.iter().zip(&HARMONIC_WEIGHTS) {
+                    if let Some(&g) = grid.get(m + o) {
+                        sal += w * g;
+                    }
+                }
+                if sal > best.1 {
+                    best = (m, sal);
+                }
+            }
+            let (m, sal) = best;
+            if sal <= 0.0 || sal < NOTE_STOP * first {
+                break;
+            }
+            if first == 0.0 {
+                first = sal;
+            }
+            let level = HARMONIC_OFFSETS[..3]
+                .iter()
+                .filter_map(|&o| grid.get(m + o))
+                .fold(0.0f32, |a, &b| a.max(b));
+            for (&o, &w) in HARMONIC_OFFSETS.iter().zip(&HARMONIC_WEIGHTS) {
+                if let Some(g) = grid.get_mut(m + o) {
+                    *g -= g.min(level * w * HARMONIC_REMOVAL);
+                }
+            }
+            let pc = (m + GRID_LOWEST_NOTE as usize) % 12;
+            self.chroma[pc] += sal;
+            strongest = strongest.max(sal);
+            if lowest.is_none_or(|(l, _)| m < l) {
+                lowest = Some((m, sal));
+            }
+        }
+        if let Some((m, sal)) = lowest
+            && sal >= BASS_SHARE * strongest
+        {
+            self.bass_chroma[(m + GRID_LOWEST_NOTE as usize) % 12] = 1.0;
         }
         normalize(&mut self.chroma);
+        self.raw_chroma[self.raw_pos] = self.chroma;
+        self.raw_frames[self.raw_pos] = self.frames_seen;
+        self.raw_pos = (self.raw_pos + 1) % BACKDATE_HOPS;
+        self.raw_len = (self.raw_len + 1).min(BACKDATE_HOPS);
         let k = self.smooth_alpha;
         for (s, c) in self.smoothed.iter_mut().zip(&self.chroma) {
             *s += k * (c - *s);
@@ -634,15 +755,17 @@ impl ChordDetector {
             self.candidate_hops = 1;
         }
         if self.candidate_hops >= self.config.hold_hops {
+            let began = self.date_change(self.current.label, label);
             self.current = Detection {
                 label,
                 confidence,
-                since_frame: self.frames_seen,
+                since_frame: began,
             };
             self.candidate = None;
             self.candidate_hops = 0;
             let change = ChordChange {
-                frame: self.frames_seen,
+                frame: began,
+                detected_frame: self.frames_seen,
                 label,
                 confidence,
             };
@@ -653,6 +776,56 @@ impl ChordDetector {
             self.changes[self.changes_len] = change;
             self.changes_len += 1;
         }
+    }
+}
+
+impl ChordDetector {
+    /// How well a chroma matches a label's template (`None`: the
+    /// no-chord threshold, `min_match`).
+    fn template_score(&self, chroma: &[f32; 12], label: Option<ChordLabel>) -> f32 {
+        let Some(l) = label else {
+            return self.config.min_match;
+        };
+        let kind = DETECTED_KINDS
+            .iter()
+            .position(|&k| k == l.kind)
+            .unwrap_or(0);
+        let t = kind * 12 + l.root.semitones() as usize;
+        chroma
+            .iter()
+            .zip(&self.templates_by_pc)
+            .map(|(c, row)| c * row[t])
+            .sum()
+    }
+
+    /// The input frame where the change from `old` to `new` began: going
+    /// back through the raw chroma from the newest hop, the first of the
+    /// hops that all match `new` better than `old`, less half the analysis
+    /// window and the decimator's delay (its centre). Never before the
+    /// previous change, never after now.
+    fn date_change(&self, old: Option<ChordLabel>, new: Option<ChordLabel>) -> u64 {
+        let mut start = None;
+        for i in 1..=self.raw_len {
+            let h = (self.raw_pos + BACKDATE_HOPS - i) % BACKDATE_HOPS;
+            let chroma = &self.raw_chroma[h];
+            if self.template_score(chroma, new) <= self.template_score(chroma, old) {
+                break;
+            }
+            start = Some(self.raw_frames[h]);
+        }
+        let Some(end) = start else {
+            return self.frames_seen;
+        };
+        let centre = self.window_centre_frames() as u64;
+        end.saturating_sub(centre)
+            .max(self.current.since_frame)
+            .min(self.frames_seen)
+    }
+
+    /// Input frames from the end of an analysis hop back to the centre of
+    /// its window (half the window, plus the decimator's delay).
+    fn window_centre_frames(&self) -> usize {
+        FFT_SIZE / 2 * self.decimation + self.fir.len().saturating_sub(1) / 2
     }
 }
 
@@ -674,9 +847,7 @@ fn normalize(v: &mut [f32; 12]) {
     }
 }
 
-/// Chord templates built from harmonic tones: each chord tone contributes
-/// its first four partials with amplitudes 1, 0.6, 0.36, 0.22 (octaves to
-/// its own pitch class, the third partial to its fifth).
+/// Chord templates over the estimated notes: 1 on each chord tone.
 fn build_templates() -> Vec<[f32; 12]> {
     let mut out = Vec::with_capacity(TEMPLATES);
     for kind in DETECTED_KINDS {
@@ -684,12 +855,8 @@ fn build_templates() -> Vec<[f32; 12]> {
         for root in 0..12 {
             let mut t = [0.0f32; 12];
             for tone in 0..12 {
-                if mask & (1 << tone) == 0 {
-                    continue;
-                }
-                let pc = (root + tone) % 12;
-                for (h, offset) in [(1, 0), (2, 0), (3, 7), (4, 0)] {
-                    t[(pc + offset) % 12] += 0.6f32.powi(h - 1);
+                if mask & (1 << tone) != 0 {
+                    t[(root + tone) % 12] = 1.0;
                 }
             }
             normalize(&mut t);
@@ -700,16 +867,27 @@ fn build_templates() -> Vec<[f32; 12]> {
     out
 }
 
-/// Temperley's (Kostka–Payne) key profiles, C first.
+/// Aarden–Essen key profiles (the ones music21's `analyze('key')` uses), C
+/// first. On rendered chorales they tell a minor key from its relative
+/// major far better than Temperley's alone (docs/ACCURACY.md); with
+/// Temperley's beside them, short progressions that end on the dominant
+/// keep their tonic.
 const MAJOR_PROFILE: [f64; 12] = [
-    0.748, 0.060, 0.488, 0.082, 0.670, 0.460, 0.096, 0.715, 0.104, 0.366, 0.057, 0.400,
+    17.766, 0.146, 14.927, 0.160, 19.805, 11.359, 0.291, 22.062, 0.146, 8.155, 0.233, 4.951,
 ];
 const MINOR_PROFILE: [f64; 12] = [
+    18.265, 0.738, 14.050, 16.860, 0.702, 14.436, 0.702, 18.616, 4.566, 1.932, 7.376, 1.756,
+];
+/// Temperley's (Kostka–Payne) profiles, C first.
+const TEMPERLEY_MAJOR: [f64; 12] = [
+    0.748, 0.060, 0.488, 0.082, 0.670, 0.460, 0.096, 0.715, 0.104, 0.366, 0.057, 0.400,
+];
+const TEMPERLEY_MINOR: [f64; 12] = [
     0.712, 0.084, 0.474, 0.618, 0.049, 0.460, 0.105, 0.747, 0.404, 0.067, 0.133, 0.330,
 ];
 
 /// Krumhansl–Schmuckler key finding over a 12-bin chroma: the key whose
-/// rotated profile correlates best.
+/// rotated profiles (Aarden–Essen and Temperley, averaged) correlate best.
 pub fn estimate_key(chroma: &[f64; 12]) -> Option<KeyEstimate> {
     let total: f64 = chroma.iter().sum();
     if total <= 1e-12 {
@@ -717,9 +895,12 @@ pub fn estimate_key(chroma: &[f64; 12]) -> Option<KeyEstimate> {
     }
     let mut best = (f64::MIN, 0usize, Mode::Major);
     let mut second = f64::MIN;
-    for (mode, profile) in [(Mode::Major, &MAJOR_PROFILE), (Mode::Minor, &MINOR_PROFILE)] {
+    for (mode, profile, other) in [
+        (Mode::Major, &MAJOR_PROFILE, &TEMPERLEY_MAJOR),
+        (Mode::Minor, &MINOR_PROFILE, &TEMPERLEY_MINOR),
+    ] {
         for tonic in 0..12 {
-            let r = correlation(chroma, profile, tonic);
+            let r = 0.5 * (correlation(chroma, profile, tonic) + correlation(chroma, other, tonic));
             if r > best.0 {
                 second = best.0;
                 best = (r, tonic, mode);
@@ -889,6 +1070,8 @@ impl Processor for ChordDetector {
         };
         self.candidate = None;
         self.candidate_hops = 0;
+        self.raw_pos = 0;
+        self.raw_len = 0;
         self.frames_seen = 0;
         self.changes_len = 0;
     }
