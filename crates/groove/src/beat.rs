@@ -5,10 +5,11 @@
 //! tempo from 40 to 240 BPM in 0.05 BPM steps is scored by a comb: the mean
 //! autocorrelation at 1, 2, 3 and 4 beat periods, read between lags by
 //! linear interpolation, which resolves tempo far finer than one hop. A
-//! comb scores a tempo and its slower multiples alike (every second or
-//! third beat is periodic too), so the answer is the fastest comb peak
-//! within 85% of the best: with hi-hat 8ths between kick and snare beats,
-//! the 8th-note level scores about 80% and the beat level wins.
+//! comb scores a tempo and its slower multiples nearly alike (every second
+//! or third beat is periodic too), so the metrical level is chosen by a
+//! prior: each comb score is weighted by a log-normal centred on 120 BPM
+//! with a standard deviation of one octave (as Ellis 2007 and librosa do),
+//! and the best weighted tempo wins.
 //!
 //! **Beats.** Dynamic programming as in Ellis (2007): each hop's score is its
 //! onset strength plus the best earlier score half a period to two periods
@@ -35,9 +36,10 @@ pub struct TempoEstimate {
     pub strength: f64,
 }
 
-/// A comb peak at least this share of the best counts as a candidate; the
-/// fastest candidate wins.
-const FASTEST_PEAK_SHARE: f64 = 0.85;
+/// The centre of the tempo prior, BPM.
+const PRIOR_BPM: f64 = 120.0;
+/// Its width: the standard deviation of log2(tempo), octaves.
+const PRIOR_OCTAVES: f64 = 1.0;
 
 /// Slowest tempo considered.
 pub const MIN_BPM: f64 = 40.0;
@@ -115,20 +117,25 @@ pub fn estimate_tempo(envelope: &[f32], hop_seconds: f64) -> Option<TempoEstimat
     let scores: Vec<f64> = (0..=steps)
         .map(|i| comb(MIN_BPM + i as f64 * 0.05).unwrap_or(f64::MIN))
         .collect();
-    let best = scores.iter().copied().fold(f64::MIN, f64::max);
-    if best <= 0.0 {
-        return None;
+    // A comb scores a tempo and its slower multiples (T/2, T/3) nearly
+    // alike, so the choice between metrical levels is left to a prior over
+    // tempi, log-normal about PRIOR_BPM (as Ellis 2007 and librosa do).
+    let prior = |bpm: f64| {
+        let octaves = (bpm / PRIOR_BPM).log2() / PRIOR_OCTAVES;
+        (-0.5 * octaves * octaves).exp()
+    };
+    let mut best: Option<(usize, f64)> = None;
+    for (i, &sc) in scores.iter().enumerate() {
+        if sc <= 0.0 {
+            continue;
+        }
+        let weighted = sc * prior(MIN_BPM + i as f64 * 0.05);
+        if best.is_none_or(|(_, b)| weighted > b) {
+            best = Some((i, weighted));
+        }
     }
-    // A comb scores a tempo and its slower multiples (T/2, T/3) alike, so
-    // take the fastest comb peak that is nearly as strong as the best.
-    let bpm = (1..steps)
-        .rev()
-        .find(|&i| {
-            scores[i] >= FASTEST_PEAK_SHARE * best
-                && scores[i] >= scores[i - 1]
-                && scores[i] >= scores[i + 1]
-        })
-        .map_or(MIN_BPM, |i| MIN_BPM + i as f64 * 0.05);
+    let (i, _) = best?;
+    let bpm = MIN_BPM + i as f64 * 0.05;
     Some(TempoEstimate {
         bpm,
         strength: (comb(bpm).unwrap_or(0.0) / zero).clamp(0.0, 1.0),
@@ -139,22 +146,46 @@ pub fn estimate_tempo(envelope: &[f32], hop_seconds: f64) -> Option<TempoEstimat
 /// programming: a beat on every strong onset that keeps the gaps close to
 /// the period.
 pub fn track_beats(envelope: &[f32], hop_seconds: f64, bpm: f64) -> Vec<usize> {
-    let n = envelope.len();
-    if n == 0 || !(bpm.is_finite() && bpm > 0.0 && hop_seconds > 0.0) {
+    if !(bpm.is_finite() && bpm > 0.0) {
         return Vec::new();
     }
-    let period = 60.0 / (bpm * hop_seconds);
+    track_beats_varying(envelope, hop_seconds, |_| bpm)
+}
+
+/// Beat positions as [`track_beats`], with the tempo allowed to change:
+/// `bpm_at(hop)` is the tempo in force at each hop (from
+/// [`tempo_curve`], say), and the gap before a beat is judged against the
+/// period there.
+pub fn track_beats_varying(
+    envelope: &[f32],
+    hop_seconds: f64,
+    bpm_at: impl Fn(usize) -> f64,
+) -> Vec<usize> {
+    let n = envelope.len();
+    if n == 0 || !(hop_seconds.is_finite() && hop_seconds > 0.0) {
+        return Vec::new();
+    }
+    let period_at = |t: usize| {
+        let bpm = bpm_at(t);
+        let bpm = if bpm.is_finite() {
+            bpm.clamp(MIN_BPM, MAX_BPM)
+        } else {
+            120.0
+        };
+        60.0 / (bpm * hop_seconds)
+    };
     let o = detrend(envelope, hop_seconds);
     let sd = (o.iter().map(|x| x * x).sum::<f64>() / n as f64)
         .sqrt()
         .max(1e-12);
     let o: Vec<f64> = o.iter().map(|x| x / sd).collect();
     let tightness = 400.0;
-    let lo = (period / 2.0).round().max(1.0) as usize;
-    let hi = (period * 2.0).round() as usize;
     let mut score = vec![0.0f64; n];
     let mut back = vec![usize::MAX; n];
     for t in 0..n {
+        let period = period_at(t);
+        let lo = (period / 2.0).round().max(1.0) as usize;
+        let hi = (period * 2.0).round() as usize;
         let mut best = 0.0f64;
         let mut from = usize::MAX;
         if t >= lo {
@@ -177,7 +208,7 @@ pub fn track_beats(envelope: &[f32], hop_seconds: f64, bpm: f64) -> Vec<usize> {
         back[t] = from;
     }
     // Start from the best score in the last period.
-    let tail = n.saturating_sub(period.ceil() as usize);
+    let tail = n.saturating_sub(period_at(n - 1).ceil() as usize);
     let mut t = (tail..n)
         .max_by(|&a, &b| score[a].total_cmp(&score[b]))
         .unwrap_or(n - 1);
@@ -188,4 +219,31 @@ pub fn track_beats(envelope: &[f32], hop_seconds: f64, bpm: f64) -> Vec<usize> {
     }
     beats.reverse();
     beats
+}
+
+/// The tempo as it would be heard live: every `step_seconds`, the tempo of
+/// the last `window_seconds` of the envelope (or of what there is, once
+/// that covers two beats of the slowest tempo). Returns `(hop, estimate)`
+/// pairs, `hop` being the last hop of each window.
+pub fn tempo_curve(
+    envelope: &[f32],
+    hop_seconds: f64,
+    window_seconds: f64,
+    step_seconds: f64,
+) -> Vec<(usize, TempoEstimate)> {
+    if !(hop_seconds > 0.0 && window_seconds > 0.0 && step_seconds > 0.0) {
+        return Vec::new();
+    }
+    let window = ((window_seconds / hop_seconds).round() as usize).max(2);
+    let step = ((step_seconds / hop_seconds).round() as usize).max(1);
+    let mut out = Vec::new();
+    let mut end = step;
+    while end <= envelope.len() {
+        let start = end.saturating_sub(window);
+        if let Some(t) = estimate_tempo(&envelope[start..end], hop_seconds) {
+            out.push((end - 1, t));
+        }
+        end += step;
+    }
+    out
 }

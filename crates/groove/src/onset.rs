@@ -27,10 +27,32 @@ use kmidi_dsp::{AudioBuffer, ConfigError, Processor, StreamSpec};
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
 
-const BANDS: usize = 40;
 const MAX_ONSETS: usize = 64;
-/// Hops back to the reference frame of the flux.
-const LAG: usize = 2;
+/// Analysis window, seconds (4096 points at 48 kHz): long enough that the
+/// quarter-tone bands below resolve single bass notes.
+const WINDOW_S: f32 = 0.085;
+/// How far back the flux's reference frame lies, seconds. A legato note
+/// grows over tens of milliseconds; comparing against a frame this far back
+/// sees its whole rise instead of slices of it.
+const LAG_S: f32 = 0.04;
+/// Time constant of the band smoothing, seconds: it takes the frame-to-frame
+/// jitter out of sustained tones before the flux is taken.
+const SMOOTHING_S: f32 = 0.015;
+/// Filter bands per octave (a quarter tone: a new note of any pitch lands
+/// in bands of its own).
+const BANDS_PER_OCTAVE: f32 = 24.0;
+/// Lowest band centre, Hz.
+const LOWEST_HZ: f32 = 30.0;
+/// Compression: log10(1 + COMPRESSION * magnitude / reference); about
+/// 60 dB below the reference the curve turns linear, which keeps noise
+/// and reverb tails quiet.
+const COMPRESSION: f32 = 1000.0;
+/// The loudness reference never falls below this band magnitude (about
+/// -100 dBFS for a sine): silence stays silence.
+const REFERENCE_FLOOR: f32 = 1e-5;
+/// Seconds for the loudness reference to fall by a factor of e after the
+/// music gets quieter.
+const REFERENCE_RELEASE_S: f32 = 10.0;
 
 /// Settings of an [`OnsetDetector`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,7 +69,7 @@ pub struct OnsetConfig {
 impl Default for OnsetConfig {
     fn default() -> Self {
         Self {
-            threshold: 1.0,
+            threshold: 3.0,
             min_gap_ms: 30.0,
             envelope_seconds: 12.0,
         }
@@ -77,7 +99,7 @@ pub struct Onset {
 }
 
 /// A triangular mel filter: first FFT bin and its weights.
-struct MelFilter {
+struct BandFilter {
     start: usize,
     weights: Vec<f32>,
 }
@@ -101,10 +123,22 @@ pub struct OnsetDetector {
     fft_out: Vec<Complex<f32>>,
     scratch: Vec<Complex<f32>>,
     power: Vec<f32>,
-    filters: Vec<MelFilter>,
-    history: [[f32; BANDS]; LAG],
+    filters: Vec<BandFilter>,
+    /// The last `lag` frames of smoothed, compressed band magnitudes, one
+    /// row each.
+    history: Vec<f32>,
     history_pos: usize,
-    current: [f32; BANDS],
+    /// Hops back to the reference frame ([`LAG_S`]).
+    lag: usize,
+    /// Per-hop weight of the band smoothing ([`SMOOTHING_S`]).
+    smooth: f32,
+    smoothed: Vec<f32>,
+    current: Vec<f32>,
+    /// The loudness the bands are measured against: a peak follower of
+    /// the loudest band, so the onset function does not depend on the
+    /// input's level.
+    reference: f32,
+    reference_decay: f32,
     /// Flux history for the adaptive threshold and peak picking.
     recent: Vec<f32>,
     recent_pos: usize,
@@ -142,9 +176,14 @@ impl OnsetDetector {
             scratch: Vec::new(),
             power: Vec::new(),
             filters: Vec::new(),
-            history: [[0.0; BANDS]; LAG],
+            history: Vec::new(),
             history_pos: 0,
-            current: [0.0; BANDS],
+            lag: 1,
+            smooth: 1.0,
+            smoothed: Vec::new(),
+            current: Vec::new(),
+            reference: REFERENCE_FLOOR,
+            reference_decay: 1.0,
             recent: Vec::new(),
             recent_pos: 0,
             pre_max: 6,
@@ -176,6 +215,13 @@ impl OnsetDetector {
     /// Input frames per hop of the onset envelope.
     pub fn hop_frames(&self) -> usize {
         self.hop
+    }
+
+    /// Input frames in one analysis window. An envelope value (and an
+    /// onset found at it) belongs to the middle of its window: half this
+    /// before the end of its hop.
+    pub fn window_frames(&self) -> usize {
+        self.fft_size
     }
 
     /// The onset envelope (flux per hop), oldest first, into `out`
@@ -216,22 +262,37 @@ impl OnsetDetector {
         for (p, c) in self.power.iter_mut().zip(&self.fft_out) {
             *p = c.norm_sqr();
         }
+        // Band magnitudes, measured against the loudness reference.
+        let mut loudest = 0.0f32;
         for (b, f) in self.filters.iter().enumerate() {
-            let e = dot(&f.weights, &self.power[f.start..f.start + f.weights.len()]);
-            self.current[b] = fast_log2(1.0 + e.sqrt()) * std::f32::consts::LOG10_2;
+            let e = dot(&f.weights, &self.power[f.start..f.start + f.weights.len()]).sqrt();
+            self.current[b] = e;
+            loudest = loudest.max(e);
         }
-        // SuperFlux: rise against a 3-band maximum of the frame two hops
+        self.reference = (self.reference * self.reference_decay)
+            .max(loudest)
+            .max(REFERENCE_FLOOR);
+        let scale = COMPRESSION / self.reference;
+        let a = self.smooth;
+        for (m, sm) in self.current.iter_mut().zip(self.smoothed.iter_mut()) {
+            let v = fast_log2(1.0 + scale * *m) * std::f32::consts::LOG10_2;
+            *sm += a * (v - *sm);
+            *m = *sm;
+        }
+        // SuperFlux: rise against a 3-band maximum of the frame `lag` hops
         // back.
-        let reference = &self.history[self.history_pos];
+        let bands = self.current.len();
+        let row = self.history_pos * bands;
+        let reference = &self.history[row..row + bands];
         let mut flux = 0.0f32;
-        for b in 0..BANDS {
+        for b in 0..bands {
             let lo = b.saturating_sub(1);
-            let hi = (b + 1).min(BANDS - 1);
+            let hi = (b + 1).min(bands - 1);
             let m = reference[lo].max(reference[b]).max(reference[hi]);
             flux += (self.current[b] - m).max(0.0);
         }
-        self.history[self.history_pos] = self.current;
-        self.history_pos = (self.history_pos + 1) % LAG;
+        self.history[row..row + bands].copy_from_slice(&self.current);
+        self.history_pos = (self.history_pos + 1) % self.lag;
         self.hops += 1;
         let hop_end = self.frames_seen;
         // Envelope for tempo tracking.
@@ -279,22 +340,15 @@ impl OnsetDetector {
     }
 }
 
-fn hz_to_mel(f: f32) -> f32 {
-    2595.0 * (1.0 + f / 700.0).log10()
-}
-
-fn mel_to_hz(m: f32) -> f32 {
-    700.0 * (10f32.powf(m / 2595.0) - 1.0)
-}
-
 impl Processor for OnsetDetector {
     fn prepare(&mut self, spec: &StreamSpec) -> Result<(), ConfigError> {
         self.config.validate()?;
         let sr = spec.sample_rate() as f32;
-        // About 43 ms windows and 5.3 ms hops at any rate.
-        self.fft_size = ((sr * 0.042_6) as usize)
+        // About 85 ms windows and 10.7 ms hops at any rate (one hop per
+        // 512-frame block at 48 kHz).
+        self.fft_size = ((sr * WINDOW_S) as usize)
             .next_power_of_two()
-            .clamp(256, 16384);
+            .clamp(256, 32768);
         self.hop = self.fft_size / 8;
         self.ring = vec![0.0; self.fft_size];
         self.window = (0..self.fft_size)
@@ -307,39 +361,48 @@ impl Processor for OnsetDetector {
         self.scratch = fft.make_scratch_vec();
         self.power = vec![0.0; self.fft_out.len()];
         self.fft = Some(fft);
-        // Mel filterbank, 30 Hz to min(16 kHz, 0.45 sr).
+        // Log-spaced triangles, BANDS_PER_OCTAVE from LOWEST_HZ to
+        // min(16 kHz, 0.45 sr); where bands are narrower than a bin, one
+        // band per bin.
         let bin_hz = sr / self.fft_size as f32;
-        let lo = hz_to_mel(40.0);
-        let hi = hz_to_mel((0.45 * sr).min(16_000.0));
-        let edges: Vec<f32> = (0..BANDS + 2)
-            .map(|i| mel_to_hz(lo + (hi - lo) * i as f32 / (BANDS + 1) as f32) / bin_hz)
-            .collect();
-        self.filters = (0..BANDS)
-            .map(|b| {
-                let (l, c, r) = (edges[b], edges[b + 1], edges[b + 2]);
-                let start = l.floor().max(0.0) as usize;
-                let end = (r.ceil() as usize).min(self.fft_size / 2).max(start);
-                let mut weights: Vec<f32> = (start..=end)
+        let top = (0.45 * sr).min(16_000.0);
+        let mut centres: Vec<usize> = Vec::new();
+        let mut f = LOWEST_HZ;
+        while f <= top {
+            let bin = (f / bin_hz).round() as usize;
+            if bin >= 1 && centres.last() != Some(&bin) {
+                centres.push(bin);
+            }
+            f *= 2f32.powf(1.0 / BANDS_PER_OCTAVE);
+        }
+        self.filters = centres
+            .windows(3)
+            .map(|w| {
+                let (l, c, r) = (w[0], w[1], w[2]);
+                let mut weights: Vec<f32> = (l..=r)
                     .map(|k| {
-                        let k = k as f32;
                         if k <= c {
-                            ((k - l) / (c - l).max(1e-6)).max(0.0)
+                            (k - l) as f32 / (c - l) as f32
                         } else {
-                            ((r - k) / (r - c).max(1e-6)).max(0.0)
+                            (r - k) as f32 / (r - c) as f32
                         }
                     })
                     .collect();
-                // Narrow low bands may fall between bins: keep one bin.
-                if weights.iter().all(|&w| w == 0.0) {
-                    weights = vec![1.0];
-                }
-                MelFilter {
-                    start: start.min(self.fft_size / 2),
-                    weights,
-                }
+                // Each band an average, so wide high bands do not outweigh
+                // narrow low ones.
+                let sum: f32 = weights.iter().sum();
+                weights.iter_mut().for_each(|w| *w /= sum);
+                BandFilter { start: l, weights }
             })
             .collect();
+        let bands = self.filters.len();
         let hop_s = self.hop as f32 / sr;
+        self.lag = ((LAG_S / hop_s).round() as usize).max(1);
+        self.history = vec![0.0; self.lag * bands];
+        self.current = vec![0.0; bands];
+        self.smoothed = vec![0.0; bands];
+        self.smooth = 1.0 - (-hop_s / SMOOTHING_S).exp();
+        self.reference_decay = (-hop_s / REFERENCE_RELEASE_S).exp();
         self.pre_max = ((0.03 / hop_s).round() as usize).max(1);
         self.pre_avg = ((0.1 / hop_s).round() as usize).max(1);
         self.recent = vec![0.0; self.pre_avg.max(self.pre_max) + 1];
@@ -398,9 +461,11 @@ impl Processor for OnsetDetector {
         self.ring.iter_mut().for_each(|x| *x = 0.0);
         self.ring_pos = 0;
         self.since_hop = 0;
-        self.history = [[0.0; BANDS]; LAG];
+        self.history.iter_mut().for_each(|x| *x = 0.0);
         self.history_pos = 0;
-        self.current = [0.0; BANDS];
+        self.current.iter_mut().for_each(|x| *x = 0.0);
+        self.smoothed.iter_mut().for_each(|x| *x = 0.0);
+        self.reference = REFERENCE_FLOOR;
         self.recent.iter_mut().for_each(|x| *x = 0.0);
         self.recent_pos = 0;
         self.hops = 0;
