@@ -44,6 +44,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod analyze;
 pub mod config;
 mod engine;
 mod error;

@@ -35,6 +35,37 @@ struct Cli {
     command: Command,
 }
 
+/// `kmidi-perf analyze`'s arguments.
+#[derive(clap::Args, Clone)]
+struct AnalyzeArgs {
+    /// Input WAV (8-32-bit int or 32-bit float, any channels and rate).
+    input: PathBuf,
+    /// Directory for <name>.json, <name>.chords.lab, .key.lab,
+    /// .onsets.lab and .beats.lab (written atomically; created if
+    /// missing). Without it, the JSON goes to standard output.
+    #[arg(long)]
+    out_dir: Option<PathBuf>,
+    /// Frames per block fed to the detectors, 1 to 8192.
+    #[arg(long, default_value_t = 512)]
+    block: usize,
+    /// The onset detector's threshold (default: its own), 0.1 to 100.
+    #[arg(long)]
+    onset_threshold: Option<f32>,
+    /// Also write the onset envelope (novelty per hop) into the JSON.
+    #[arg(long)]
+    envelope: bool,
+    /// The chord detector's chroma smoothing, ms (default: its own).
+    #[arg(long)]
+    chord_smoothing_ms: Option<f32>,
+    /// Hops a new chord must win before it is reported (default: its own).
+    #[arg(long)]
+    chord_hold_hops: Option<u32>,
+    /// How far back a chord change may move to an onset, ms (0 to 1000;
+    /// 0 keeps the detector's own dates; default: the analysis's own).
+    #[arg(long)]
+    chord_onset_snap_ms: Option<f64>,
+}
+
 #[derive(clap::Args, Clone)]
 struct EngineArgs {
     /// Presets, comma-separated: minimal, band, large (or "all").
@@ -208,6 +239,9 @@ enum Command {
         #[arg(long)]
         check: Option<String>,
     },
+    /// Analyse a WAV file with the engine's detectors: chords, key, onsets,
+    /// tempo and beats, as JSON and as mir_eval .lab files.
+    Analyze(AnalyzeArgs),
     /// Render a WAV file through the engine to a stereo WAV (written atomically).
     Render {
         /// Input WAV (8-32-bit int or 32-bit float, any channels and rate).
@@ -719,6 +753,59 @@ fn cmd_render(
     Ok(ExitCode::SUCCESS)
 }
 
+fn cmd_analyze(args: &AnalyzeArgs) -> Result<ExitCode, PerfError> {
+    use kmidi_engine::analyze::{AnalysisConfig, analyze_wav};
+    let mut config = AnalysisConfig {
+        block_frames: args.block,
+        keep_envelope: args.envelope,
+        ..AnalysisConfig::default()
+    };
+    if let Some(ms) = args.chord_onset_snap_ms {
+        config.chord_onset_snap_ms = ms;
+    }
+    if let Some(t) = args.onset_threshold {
+        config.onsets.threshold = t;
+    }
+    if let Some(ms) = args.chord_smoothing_ms {
+        config.chords.smoothing_ms = ms;
+    }
+    if let Some(h) = args.chord_hold_hops {
+        config.chords.hold_hops = h;
+    }
+    let input = args.input.as_path();
+    let out_dir = args.out_dir.as_deref();
+    let a = analyze_wav(input, &config)?;
+    let json = serde_json::to_string_pretty(&a)
+        .map_err(|e| PerfError::file(input, format!("analysis cannot be written as JSON: {e}")))?;
+    let Some(dir) = out_dir else {
+        println!("{json}");
+        return Ok(ExitCode::SUCCESS);
+    };
+    let stem = input
+        .file_stem()
+        .map_or_else(|| "analysis".into(), |s| s.to_string_lossy().into_owned());
+    for (suffix, text) in [
+        ("json", json + "\n"),
+        ("chords.lab", a.chords_lab()),
+        ("key.lab", a.key_lab()),
+        ("onsets.lab", a.onsets_lab()),
+        ("beats.lab", a.beats_lab()),
+    ] {
+        write_atomic(&dir.join(format!("{stem}.{suffix}")), text.as_bytes())?;
+    }
+    println!(
+        "{}: {} chord segments, key {}, {} onsets, {} beats, tempo {} -> {}/{stem}.*",
+        input.display(),
+        a.chords.len(),
+        a.key.as_deref().unwrap_or("none"),
+        a.onsets_s.len(),
+        a.beats_s.len(),
+        a.tempo_bpm.map_or("none".into(), |t| format!("{t:.1} BPM")),
+        dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -785,6 +872,7 @@ fn main() -> ExitCode {
             engine,
             format,
         } => cmd_render(&input, &output, &engine, &format),
+        Command::Analyze(args) => cmd_analyze(&args),
         Command::Validate {
             preset,
             config,

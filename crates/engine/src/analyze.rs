@@ -1,0 +1,405 @@
+//! Offline analysis of a WAV file with the engine's own detectors: chords,
+//! key, onsets, tempo and beats, as a program or a user would get them.
+//!
+//! The file is read block by block (512 frames by default, as the engine
+//! runs) through the same [`ChordDetector`] and [`OnsetDetector`] the
+//! engine taps its master bus with, at the file's sample rate. Times are in
+//! seconds from the start of the file:
+//!
+//! * **chords**: each label change where the detector dates it
+//!   ([`ChordChange::frame`](kmidi_harmony::detect::ChordChange::frame)),
+//!   less its documented
+//!   [`analysis_delay_frames`](ChordDetector::analysis_delay_frames); then
+//!   moved back to where the strongest rise of the onset envelope within
+//!   [`AnalysisConfig::chord_onset_snap_ms`] began, since a new chord
+//!   starts with new notes, while sustained timbres (organ, strings,
+//!   reverb) let the old chord win the chroma for 100 ms or more. `N` is "no chord". The detector's own segments, before that
+//!   move, are kept as [`Analysis::detector_chords`];
+//! * **key**: the detector's long-window estimate at the end of the file;
+//! * **onsets**: as the onset detector reports them;
+//! * **tempo**: over the whole file, and as a curve the way it is heard
+//!   live (every 0.5 s, the last [`AnalysisConfig::tempo_window_s`]);
+//! * **beats**: dynamic programming over the onset envelope, following the
+//!   tempo curve so that tempo changes are followed.
+//!
+//! [`Analysis`] writes itself as mir_eval `.lab` files; `kmidi-perf analyze`
+//! writes those and JSON.
+//!
+//! ```no_run
+//! use kmidi_engine::analyze::{analyze_wav, AnalysisConfig};
+//! let a = analyze_wav("song.wav", &AnalysisConfig::default())?;
+//! println!("{:?} at {:?} BPM, {} onsets", a.key, a.tempo_bpm, a.onsets_s.len());
+//! std::fs::write("song.chords.lab", a.chords_lab())?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::path::Path;
+
+use kmidi_dsp::{AudioBuffer, Processor, StreamSpec};
+use kmidi_groove::beat::{estimate_tempo, tempo_curve, track_beats_varying};
+use kmidi_groove::onset::{OnsetConfig, OnsetDetector};
+use kmidi_harmony::detect::{ChordDetector, DetectorConfig};
+use serde::Serialize;
+
+use crate::error::EngineError;
+use crate::render::WavSource;
+
+/// How to analyse.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisConfig {
+    /// Frames per block fed to the detectors (1 to 8192), as the engine's
+    /// block size.
+    pub block_frames: usize,
+    /// The chord detector's settings.
+    pub chords: DetectorConfig,
+    /// The onset detector's settings.
+    pub onsets: OnsetConfig,
+    /// Seconds of onset envelope behind each point of the live tempo
+    /// curve (2 to 60). Shorter relocks sooner after a tempo change
+    /// (about half of it) and wavers more.
+    pub tempo_window_s: f64,
+    /// Seconds of onset envelope behind the tempo the beat tracker follows
+    /// (2 to 60).
+    pub beat_tempo_window_s: f64,
+    /// Keep the onset envelope (the onset detector's novelty per hop) in
+    /// the result, for plotting or another tracker.
+    pub keep_envelope: bool,
+    /// How far back a chord change may move to the start of an onset
+    /// (a rise of the onset envelope), ms (0: not at all; at most 1000).
+    pub chord_onset_snap_ms: f64,
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        Self {
+            block_frames: 512,
+            chords: DetectorConfig::default(),
+            onsets: OnsetConfig::default(),
+            tempo_window_s: 5.5,
+            beat_tempo_window_s: 8.0,
+            keep_envelope: false,
+            chord_onset_snap_ms: 250.0,
+        }
+    }
+}
+
+/// One chord segment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChordSegment {
+    /// Start, seconds.
+    pub start_s: f64,
+    /// End, seconds.
+    pub end_s: f64,
+    /// Harte label (`C:maj`, `A:min7`), or `N` for no chord.
+    pub label: String,
+    /// The detector's confidence when the label took over (0 to 1).
+    pub confidence: f32,
+}
+
+/// One point of the live tempo curve.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TempoPoint {
+    /// Time of the last envelope hop the estimate saw, seconds.
+    pub time_s: f64,
+    /// The tempo, beats per minute.
+    pub bpm: f64,
+    /// Its comb strength (0 to 1).
+    pub strength: f64,
+}
+
+/// What [`analyze_wav`] found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Analysis {
+    /// The file's sample rate, Hz.
+    pub sample_rate: u32,
+    /// Its length, seconds.
+    pub duration_s: f64,
+    /// Frames per analysis block.
+    pub block_frames: usize,
+    /// The chord detector's documented delay, subtracted from every chord
+    /// change, seconds.
+    pub chord_delay_s: f64,
+    /// How long after a chord begins the detector reports it live,
+    /// seconds ([`ChordDetector::reporting_delay_frames`]).
+    pub chord_reporting_delay_s: f64,
+    /// Chord segments covering the file, their starts moved to onsets.
+    pub chords: Vec<ChordSegment>,
+    /// The chord detector's own segments, dated by the detector alone.
+    pub detector_chords: Vec<ChordSegment>,
+    /// The key, as mir_eval writes it (`G major`, `F# minor`), or `None`
+    /// before any pitched input.
+    pub key: Option<String>,
+    /// Onset times, seconds.
+    pub onsets_s: Vec<f64>,
+    /// The tempo over the whole file, BPM.
+    pub tempo_bpm: Option<f64>,
+    /// The tempo as heard live, every 0.5 s.
+    pub tempo_curve: Vec<TempoPoint>,
+    /// Beat times, seconds.
+    pub beats_s: Vec<f64>,
+    /// Seconds per envelope value (the onset detector's hop).
+    pub envelope_hop_s: f64,
+    /// The time of the first envelope value, seconds (each value belongs
+    /// to the middle of its analysis window).
+    pub envelope_start_s: f64,
+    /// The onset envelope, if [`AnalysisConfig::keep_envelope`] asked for
+    /// it (else empty).
+    pub envelope: Vec<f32>,
+}
+
+/// Where the strongest rise of the onset envelope between input frames
+/// `lo` and `hi` began: the envelope's peak there, moved back over the hops
+/// that climb to it from at least [`RISE_FRACTION`] of its height. `None`
+/// if the envelope is flat there. `hop_frame(i)` is the input frame of
+/// envelope hop `i`.
+fn rise_start(envelope: &[f32], hop_frame: &dyn Fn(usize) -> u64, lo: u64, hi: u64) -> Option<u64> {
+    let mut peak: Option<(usize, f32)> = None;
+    for (i, &v) in envelope.iter().enumerate() {
+        let t = hop_frame(i);
+        if t < lo {
+            continue;
+        }
+        if t > hi {
+            break;
+        }
+        if v > 0.0 && peak.is_none_or(|(_, p)| v > p) {
+            peak = Some((i, v));
+        }
+    }
+    let (mut i, height) = peak?;
+    while i > 0
+        && hop_frame(i - 1) >= lo
+        && envelope[i - 1] >= RISE_FRACTION * height
+        && envelope[i - 1] <= envelope[i]
+    {
+        i -= 1;
+    }
+    Some(hop_frame(i))
+}
+
+/// How high, as a share of its peak, the onset envelope must already be
+/// where a rise is taken to begin (slow attacks peak late; half way up is
+/// where organ and string chords start on rendered chorales).
+const RISE_FRACTION: f32 = 0.5;
+
+/// Chord segments covering `0..duration_s` from label changes
+/// `(frame, Harte label, confidence)` in frame order; "N" before the first.
+fn segments_from(
+    changes: &[(u64, Option<String>, f32)],
+    seconds: &dyn Fn(u64) -> f64,
+    duration_s: f64,
+) -> Vec<ChordSegment> {
+    let mut segments: Vec<ChordSegment> = Vec::new();
+    let mut start = 0.0;
+    let mut label = "N".to_string();
+    let mut confidence = 0.0;
+    for (frame, l, c) in changes {
+        let t = seconds(*frame).min(duration_s);
+        if t > start {
+            segments.push(ChordSegment {
+                start_s: start,
+                end_s: t,
+                label: label.clone(),
+                confidence,
+            });
+            start = t;
+        }
+        label = l.clone().unwrap_or_else(|| "N".to_string());
+        confidence = *c;
+    }
+    if duration_s > start {
+        segments.push(ChordSegment {
+            start_s: start,
+            end_s: duration_s,
+            label,
+            confidence,
+        });
+    }
+    segments
+}
+
+/// Analyses the WAV file at `path`.
+///
+/// # Errors
+/// [`EngineError::Wav`] if the file cannot be read (naming it), or
+/// [`EngineError::Config`] or [`EngineError::Dsp`] for settings out of
+/// range.
+pub fn analyze_wav(
+    path: impl AsRef<Path>,
+    config: &AnalysisConfig,
+) -> Result<Analysis, EngineError> {
+    let path = path.as_ref();
+    if !(1..=8192).contains(&config.block_frames) {
+        return Err(EngineError::config(
+            "analysis",
+            format!("block_frames = {}: allowed 1 to 8192", config.block_frames),
+        ));
+    }
+    if !(0.0..=1000.0).contains(&config.chord_onset_snap_ms) {
+        return Err(EngineError::config(
+            "analysis",
+            format!(
+                "chord_onset_snap_ms = {}: allowed 0 to 1000",
+                config.chord_onset_snap_ms
+            ),
+        ));
+    }
+    for (name, value) in [
+        ("tempo_window_s", config.tempo_window_s),
+        ("beat_tempo_window_s", config.beat_tempo_window_s),
+    ] {
+        if !(2.0..=60.0).contains(&value) {
+            return Err(EngineError::config(
+                "analysis",
+                format!("{name} = {value}: allowed 2 to 60"),
+            ));
+        }
+    }
+    let mut source = WavSource::open(path)?;
+    let info = source.info();
+    let rate = info.sample_rate as f64;
+    let spec = StreamSpec::new(rate, config.block_frames, info.channels)?;
+    let mut chords = ChordDetector::new(config.chords);
+    chords.prepare(&spec)?;
+    let mut onsets = OnsetDetector::new(config.onsets);
+    onsets.prepare(&spec)?;
+    let hop = onsets.hop_frames() as u64;
+    let delay = chords.analysis_delay_frames() as u64;
+
+    let mut block = AudioBuffer::new(info.channels, config.block_frames);
+    let mut changes: Vec<(u64, Option<String>, f32)> = Vec::new();
+    let mut onset_frames: Vec<u64> = Vec::new();
+    let mut envelope: Vec<f32> = Vec::new();
+    let mut ring = Vec::new();
+    let mut envelope_end = 0u64;
+    loop {
+        let n = source.read_block(&mut block)?;
+        if n == 0 {
+            break;
+        }
+        // The last block is zero-padded to a whole block, as the engine
+        // would see it.
+        chords.process(&mut block);
+        onsets.process(&mut block);
+        for c in chords.changes() {
+            changes.push((
+                c.frame.saturating_sub(delay),
+                c.label.map(|l| l.harte()),
+                c.confidence,
+            ));
+        }
+        onset_frames.extend(onsets.onsets().iter().map(|o| o.frame));
+        // Append the hops this block completed.
+        let end = onsets.envelope_into(&mut ring);
+        let new = ((end - envelope_end) / hop) as usize;
+        envelope.extend_from_slice(&ring[ring.len() - new.min(ring.len())..]);
+        envelope_end = end;
+        if n < config.block_frames {
+            break;
+        }
+    }
+
+    let seconds = |frame: u64| frame as f64 / rate;
+    let duration_s = info.frames as f64 / rate;
+    let detector_chords = segments_from(&changes, &seconds, duration_s);
+    // Each change moves back to where the strongest rise of the onset
+    // envelope within the snap window began, never before the previous
+    // change.
+    let snap = (config.chord_onset_snap_ms * 1e-3 * rate) as u64;
+    let window_half = onsets.window_frames() as u64 / 2;
+    let hop_frame = |i: usize| ((i as u64 + 1) * hop).saturating_sub(window_half);
+    let mut previous = 0u64;
+    for change in changes.iter_mut() {
+        if snap > 0
+            && let Some(start) = rise_start(
+                &envelope,
+                &hop_frame,
+                change.0.saturating_sub(snap).max(previous),
+                change.0,
+            )
+        {
+            change.0 = start;
+        }
+        previous = change.0;
+    }
+    let segments = segments_from(&changes, &seconds, duration_s);
+
+    let hop_s = hop as f64 / rate;
+    let curve = tempo_curve(&envelope, hop_s, config.tempo_window_s, 0.5);
+    let tempo = estimate_tempo(&envelope, hop_s);
+    // The curve's tempo at each hop (its first point before the first one).
+    // The beats follow a steadier curve than the live one: a longer window
+    // keeps the tracker's period from wavering with every fill.
+    let beat_curve = tempo_curve(&envelope, hop_s, config.beat_tempo_window_s, 0.5);
+    let curve_hops: Vec<(usize, f64)> = beat_curve.iter().map(|(h, t)| (*h, t.bpm)).collect();
+    let fallback = tempo.map_or(120.0, |t| t.bpm);
+    let bpm_at = |h: usize| -> f64 {
+        match curve_hops.binary_search_by_key(&h, |&(k, _)| k) {
+            Ok(i) => curve_hops[i].1,
+            Err(0) => curve_hops.first().map_or(fallback, |c| c.1),
+            Err(i) => curve_hops[i - 1].1,
+        }
+    };
+    let beats = track_beats_varying(&envelope, hop_s, bpm_at);
+    // Envelope hop i ends at input frame (i + 1) * hop; its onset sits half
+    // a window earlier, as the onset detector places its onsets.
+    let window_half = onsets.window_frames() as f64 / 2.0;
+    let hop_time = |i: usize| (((i as f64 + 1.0) * hop as f64) - window_half).max(0.0) / rate;
+
+    Ok(Analysis {
+        sample_rate: info.sample_rate,
+        duration_s,
+        block_frames: config.block_frames,
+        chord_delay_s: seconds(delay),
+        chord_reporting_delay_s: seconds(chords.reporting_delay_frames() as u64),
+        chords: segments,
+        detector_chords,
+        key: chords.key_estimate().map(|k| k.key.to_string()),
+        onsets_s: onset_frames.into_iter().map(seconds).collect(),
+        tempo_bpm: tempo.map(|t| t.bpm),
+        tempo_curve: curve
+            .into_iter()
+            .map(|(h, t)| TempoPoint {
+                time_s: ((h + 1) as f64 * hop as f64) / rate,
+                bpm: t.bpm,
+                strength: t.strength,
+            })
+            .collect(),
+        beats_s: beats.into_iter().map(hop_time).collect(),
+        envelope_hop_s: hop_s,
+        envelope_start_s: hop_time(0),
+        envelope: if config.keep_envelope {
+            envelope
+        } else {
+            Vec::new()
+        },
+    })
+}
+
+impl Analysis {
+    /// Chord segments as a mir_eval `.lab` file: `start end label` per line.
+    pub fn chords_lab(&self) -> String {
+        self.chords
+            .iter()
+            .map(|c| format!("{:.6}\t{:.6}\t{}\n", c.start_s, c.end_s, c.label))
+            .collect()
+    }
+
+    /// The key as a mir_eval key file (one line), or empty if none.
+    pub fn key_lab(&self) -> String {
+        self.key
+            .as_ref()
+            .map(|k| format!("{k}\n"))
+            .unwrap_or_default()
+    }
+
+    /// Onset times, one per line.
+    pub fn onsets_lab(&self) -> String {
+        self.onsets_s.iter().map(|t| format!("{t:.6}\n")).collect()
+    }
+
+    /// Beat times, one per line.
+    pub fn beats_lab(&self) -> String {
+        self.beats_s.iter().map(|t| format!("{t:.6}\n")).collect()
+    }
+}
