@@ -1,0 +1,124 @@
+//! `analyze_wav` on a file it can check by construction: held triads over
+//! a click track at 120 BPM, and on files it must refuse.
+
+use kmidi_engine::analyze::{AnalysisConfig, analyze_wav};
+
+const RATE: u32 = 48_000;
+
+/// Four bars of 120 BPM: a click on every beat and a triad per bar
+/// (C major, A minor, F major, G major), six partials per tone.
+fn write_song(path: &std::path::Path) {
+    let chords: [[f32; 3]; 4] = [
+        [48.0, 64.0, 67.0],
+        [45.0, 60.0, 64.0],
+        [41.0, 60.0, 69.0],
+        [43.0, 62.0, 71.0],
+    ];
+    let bar = 2.0f32;
+    let frames = (bar * 4.0 * RATE as f32) as usize;
+    let mut w = hound::WavWriter::create(
+        path,
+        hound::WavSpec {
+            channels: 1,
+            sample_rate: RATE,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        },
+    )
+    .unwrap();
+    for i in 0..frames {
+        let t = i as f32 / RATE as f32;
+        let chord = chords[((t / bar) as usize).min(3)];
+        let mut x = 0.0;
+        for &m in &chord {
+            let f = 440.0 * 2f32.powf((m - 69.0) / 12.0);
+            for h in 1..=6 {
+                x += (std::f32::consts::TAU * f * h as f32 * t).sin() * 0.04 / h as f32;
+            }
+        }
+        // A 5 ms decaying click every 0.5 s.
+        let since = t % 0.5;
+        x += 0.5 * (-since / 0.005).exp() * (std::f32::consts::TAU * 3000.0 * t).sin();
+        w.write_sample(x).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+#[test]
+fn finds_the_chords_the_beats_and_the_tempo() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("song.wav");
+    write_song(&path);
+    let a = analyze_wav(&path, &AnalysisConfig::default()).unwrap();
+    assert_eq!(a.sample_rate, RATE);
+    assert!((a.duration_s - 8.0).abs() < 0.01, "{}", a.duration_s);
+    // Each bar's chord labels most of its bar.
+    for (bar, want) in ["C:maj", "A:min", "F:maj", "G:maj"].iter().enumerate() {
+        let (lo, hi) = (bar as f64 * 2.0, bar as f64 * 2.0 + 2.0);
+        let covered: f64 = a
+            .chords
+            .iter()
+            .filter(|c| c.label == *want)
+            .map(|c| (c.end_s.min(hi) - c.start_s.max(lo)).max(0.0))
+            .sum();
+        assert!(
+            covered >= 1.6,
+            "bar {bar}: {want} covers {covered:.2} s of 2: {:?}",
+            a.chords
+        );
+    }
+    // Segments tile the file.
+    assert_eq!(a.chords.first().unwrap().start_s, 0.0);
+    assert!(a.chords.windows(2).all(|w| w[0].end_s == w[1].start_s));
+    assert!((a.chords.last().unwrap().end_s - a.duration_s).abs() < 1e-9);
+    // The clicks are the onsets, within 30 ms.
+    let clicks: Vec<f64> = (0..16).map(|i| i as f64 * 0.5).collect();
+    let hits = clicks
+        .iter()
+        .filter(|&&c| a.onsets_s.iter().any(|&o| (o - c).abs() <= 0.03))
+        .count();
+    assert!(hits >= 14, "{hits} of 16 clicks found: {:?}", a.onsets_s);
+    let bpm = a.tempo_bpm.expect("a tempo");
+    assert!((bpm - 120.0).abs() <= 2.4, "{bpm} BPM");
+    assert!(a.beats_s.len() >= 12, "{:?}", a.beats_s);
+    // The .lab files are what mir_eval reads: one line per segment.
+    assert_eq!(a.chords_lab().lines().count(), a.chords.len());
+    assert_eq!(a.onsets_lab().lines().count(), a.onsets_s.len());
+}
+
+#[test]
+fn refuses_bad_settings_and_missing_files_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("song.wav");
+    write_song(&path);
+    for (config, needle) in [
+        (
+            AnalysisConfig {
+                block_frames: 0,
+                ..AnalysisConfig::default()
+            },
+            "block_frames",
+        ),
+        (
+            AnalysisConfig {
+                tempo_window_s: f64::NAN,
+                ..AnalysisConfig::default()
+            },
+            "tempo_window_s",
+        ),
+        (
+            AnalysisConfig {
+                chord_onset_snap_ms: -1.0,
+                ..AnalysisConfig::default()
+            },
+            "chord_onset_snap_ms",
+        ),
+    ] {
+        let e = analyze_wav(&path, &config).unwrap_err().to_string();
+        assert!(e.contains(needle) && e.contains("allowed"), "{e}");
+    }
+    let e = analyze_wav(dir.path().join("missing.wav"), &AnalysisConfig::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("missing.wav"), "{e}");
+}
