@@ -212,7 +212,7 @@ fn onsets_tempo_and_beats_on_straight_patterns() {
         // one at 155-180 may be heard at half speed. Between 70 and 140
         // BPM it must be the written tempo; outside, the written tempo or
         // an octave of it, within 2% either way.
-        let octave_ok = bpm < 70.0 || bpm > 140.0;
+        let octave_ok = !(70.0..=140.0).contains(&bpm);
         let level = [1.0, 2.0, 0.5]
             .into_iter()
             .take(if octave_ok { 3 } else { 1 })
