@@ -30,13 +30,16 @@ usage: scripts/bench.sh <command> [args]
                        write one flamegraph.svg each and print their paths
   iai [--save-baseline=N|--baseline=N]
                        instruction counts under callgrind (installs
-                       gungraun-runner ${GUNGRAUN_VERSION}), then check them against
-                       benches/iai-baseline.json (fails on +2%)
+                       gungraun-runner ${GUNGRAUN_VERSION}), then kmidi-perf iai: the
+                       instruction-count gate against benches/iai-baseline.json,
+                       thresholds (instructions_percent) from perf-compare.toml
   iai-update           rewrite benches/iai-baseline.json from the last iai run
+                       (kmidi-perf iai --update)
   dhat                 heap profiles of prepare and of steady-state process:
                        writes dhat-prepare.json and dhat-heap.json, prints totals
   summary [baseline]   median and DSP load at 48 kHz / 512 for every process
-                       bench, from Criterion's files (default: the last run)
+                       bench, from Criterion's files (default: the last run;
+                       kmidi-perf summary)
   lab [args]           kmidi-perf (release build): run, check, profile, render;
                        e.g. scripts/bench.sh lab run --grid
   check                kmidi-perf check against perf-targets.toml (exit 1 on FAIL)
@@ -114,16 +117,16 @@ case "$cmd" in
   iai)
     ensure_runner
     cargo bench -p kmidi-benches --bench iai -- --save-summary=json "$@"
-    python3 scripts/iai_check.py
+    cargo run --release -q -p kmidi-perf -- iai
     ;;
   iai-update)
-    python3 scripts/iai_check.py --update
+    cargo run --release -q -p kmidi-perf -- iai --update
     ;;
   dhat)
     cargo run --release -p kmidi-benches --example dhat_profile
     ;;
   summary)
-    python3 scripts/bench_summary.py "$@"
+    cargo run --release -q -p kmidi-perf -- summary "$@"
     ;;
   lab)
     cargo run --release -q -p kmidi-perf -- "$@"

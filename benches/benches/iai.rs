@@ -5,7 +5,7 @@
 //! Run with `scripts/bench.sh iai` (installs the matching `gungraun-runner`),
 //! or `cargo bench -p kmidi-benches --bench iai`. This target has
 //! `bench = false`, so a plain `cargo bench` (and its `--save-baseline`
-//! flag) never reaches it. `scripts/iai_check.py` compares the counts with
+//! flag) never reaches it. `kmidi-perf iai` compares the counts with
 //! the committed `benches/iai-baseline.json`.
 
 use std::hint::black_box;
@@ -87,7 +87,7 @@ fn setup_biquad() -> (Biquad, Vec<f32>) {
 fn biquad((mut f, mut x): (Biquad, Vec<f32>)) -> Vec<f32> {
     f.process_block(black_box(&mut x));
     // A deliberately slower build (a few hundred extra instructions, about
-    // +3%), used by .ci/run to show that scripts/iai_check.py fails on a
+    // +3%), used by .ci/run to show that `kmidi-perf iai` fails on a
     // small regression. Kept out of line so the measured call's code
     // generation does not change.
     #[cfg(feature = "regression-demo")]

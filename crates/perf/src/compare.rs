@@ -46,13 +46,12 @@ use serde::{Deserialize, Serialize};
 use crate::baseline::{Baseline, CountedBench, CriterionBench};
 use crate::error::PerfError;
 use crate::fingerprint::Fingerprint;
+use crate::realtime::BLOCK_PERIOD_NS;
 
 /// Schema tag of `compare --json`.
 pub const COMPARE_SCHEMA: &str = "kmidi-perf/compare";
 /// Version of [`COMPARE_SCHEMA`].
 pub const COMPARE_VERSION: u32 = 1;
-/// The block period at the reference stream, 48 kHz / 512 frames, in ns.
-pub const BLOCK_PERIOD_NS: f64 = 512.0 / 48_000.0 * 1e9;
 /// Bootstrap resamples for the interval of a change.
 pub const BOOTSTRAP_RESAMPLES: usize = 4_000;
 
@@ -234,6 +233,11 @@ impl CompareConfig {
             rules.push((r.pattern, thresholds));
         }
         Ok(Self { defaults, rules })
+    }
+
+    /// The `[defaults]` thresholds (for a bench no rule names).
+    pub fn defaults(&self) -> Thresholds {
+        self.defaults
     }
 
     /// The thresholds for bench `id`.

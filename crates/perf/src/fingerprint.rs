@@ -94,7 +94,9 @@ pub fn calibration_kernel_ns(runs: usize, samples: usize) -> f64 {
     means[means.len() / 2]
 }
 
-fn rustc_on_path() -> String {
+/// `rustc --version` of the compiler on the PATH (the one `cargo bench`
+/// uses), or `unknown`.
+pub fn rustc_on_path() -> String {
     std::process::Command::new("rustc")
         .arg("--version")
         .output()

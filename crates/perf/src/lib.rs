@@ -14,6 +14,12 @@
 //! * [`profile`]: CPU flamegraphs (pprof) and heap profiles (dhat).
 //! * [`report`]: terminal tables and versioned JSON, each stamped with the
 //!   [`machine::Machine`] it ran on.
+//! * [`instructions`]: the one instruction-count gate (the `iai` bench
+//!   against `benches/iai-baseline.json`, thresholds from
+//!   `perf-compare.toml`).
+//! * [`summary`]: a Criterion run as DSP load per block.
+//! * [`realtime`]: the reference stream (48 kHz / 512) that load is
+//!   reported against.
 //!
 //! ```
 //! use kmidi_engine::EngineConfig;
@@ -49,10 +55,13 @@ pub mod fingerprint;
 pub mod harness;
 pub mod history;
 pub mod html;
+pub mod instructions;
 pub mod machine;
 pub mod profile;
+pub mod realtime;
 pub mod report;
 pub mod stats;
+pub mod summary;
 pub mod sys;
 pub mod targets;
 pub mod validate;

@@ -206,6 +206,26 @@ enum Command {
         #[command(flatten)]
         args: ReportArgs,
     },
+    /// The instruction-count gate: the last `iai` bench run against
+    /// benches/iai-baseline.json, thresholds from perf-compare.toml (exit 1
+    /// on a regression, a new or a missing bench).
+    Iai {
+        #[command(flatten)]
+        args: verdict_cli::IaiArgs,
+        /// Rewrite the baseline from the last run instead of checking it.
+        #[arg(long)]
+        update: bool,
+    },
+    /// Median and DSP load at 48 kHz / 512 of every process bench of a
+    /// Criterion run.
+    Summary {
+        /// The Criterion baseline (default: new, the last run).
+        #[arg(default_value = "new")]
+        baseline: String,
+        /// Criterion's directory (default: $CRITERION_HOME or target/criterion).
+        #[arg(long)]
+        criterion_dir: Option<PathBuf>,
+    },
     /// Save this machine's fingerprint for a baseline (run right after saving it).
     Fingerprint {
         /// The baseline name.
@@ -907,6 +927,11 @@ fn main() -> ExitCode {
             baseline,
             criterion_dir,
         } => verdict_cli::cmd_fingerprint(&baseline, criterion_dir),
+        Command::Iai { args, update } => verdict_cli::cmd_iai(&args, update),
+        Command::Summary {
+            baseline,
+            criterion_dir,
+        } => verdict_cli::cmd_summary(&baseline, criterion_dir),
     };
     match result {
         Ok(code) => code,

@@ -64,6 +64,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::PerfError;
 use crate::harness::{InputSource, Mode, RunSpec, run};
+use crate::realtime::BLOCK_PERIOD_NS;
 use crate::stats::{BlockSummary, BlockTimes};
 
 /// The file format version this build writes; it also reads version 1.
@@ -453,8 +454,6 @@ fn time_with_setup(
 /// proportion, as it moves the calibration kernel, while one preempted
 /// batch cannot. Tails (p95 and up) stay per call.
 const BATCH_NS: u64 = 2_000_000;
-
-const BLOCK_PERIOD_NS: f64 = 512.0 / 48_000.0 * 1e9;
 
 fn notes_10k() -> Vec<Note> {
     let mut notes: Vec<Note> = (0..10_000u64)

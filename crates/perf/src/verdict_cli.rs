@@ -277,6 +277,73 @@ pub fn cmd_fingerprint(name: &str, criterion_dir: Option<PathBuf>) -> Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
+/// Where `kmidi-perf iai` reads and writes.
+#[derive(clap::Args, Clone)]
+pub struct IaiArgs {
+    /// gungraun's summaries of the last `iai` bench run.
+    #[arg(long, default_value = "target/gungraun/kmidi-benches/iai")]
+    pub summaries: PathBuf,
+    /// The committed instruction counts.
+    #[arg(long, default_value = "benches/iai-baseline.json")]
+    pub baseline: PathBuf,
+    /// Per-bench thresholds (default: perf-compare.toml if present).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// `kmidi-perf iai`: the instruction-count gate, or `--update` to rewrite
+/// the baseline (keeping its other fields).
+pub fn cmd_iai(args: &IaiArgs, update: bool) -> Result<ExitCode, PerfError> {
+    use kmidi_perf::fingerprint::rustc_on_path;
+    use kmidi_perf::instructions::{IaiBaseline, check, read_counts};
+    let now = read_counts(&args.summaries)?;
+    let rustc = rustc_on_path();
+    if update {
+        let counts = now
+            .iter()
+            .map(|(k, b)| (k.clone(), b.instructions))
+            .collect();
+        let base = match IaiBaseline::read(&args.baseline) {
+            Ok(mut old) => {
+                old.benchmarks = counts;
+                old.rustc = Some(rustc);
+                old
+            }
+            Err(_) if !args.baseline.exists() => IaiBaseline::new(counts, &rustc),
+            Err(e) => return Err(e),
+        };
+        base.write(&args.baseline)?;
+        println!(
+            "iai: wrote {} counts to {}",
+            base.benchmarks.len(),
+            args.baseline.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let base = IaiBaseline::read(&args.baseline)?;
+    if let Some(old) = base.rustc.as_deref().filter(|r| *r != rustc) {
+        eprintln!(
+            "iai: warning: the baseline was recorded with {old}, this is {rustc}; counts move with the toolchain"
+        );
+    }
+    let config = load_config(args.config.as_deref())?;
+    let gate = check(&now, &base, &config);
+    print!("{}", gate.table());
+    Ok(if gate.failed() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `kmidi-perf summary`: a Criterion run as DSP load.
+pub fn cmd_summary(name: &str, criterion_dir: Option<PathBuf>) -> Result<ExitCode, PerfError> {
+    let dir = criterion_dir.unwrap_or_else(default_criterion_dir);
+    let rows = kmidi_perf::summary::load_summary(&dir, name)?;
+    print!("{}", kmidi_perf::summary::table(&rows, name));
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `kmidi-perf history` subcommands.
 #[derive(clap::Subcommand, Clone)]
 pub enum HistoryCommand {
