@@ -18,6 +18,7 @@ use std::fmt::Write as _;
 use std::path::{Component, Path, PathBuf};
 
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::compare::{Comparison, Verdict, format_ns};
 use crate::error::PerfError;
@@ -107,6 +108,11 @@ fn plot_error(e: impl std::fmt::Display) -> PerfError {
     PerfError::Profiler(format!("chart: {e}"))
 }
 
+/// Pixels per row of the changes chart.
+const ROW_PX: u32 = 18;
+/// Thickness of a bar in it.
+const ROW_BAR_PX: u32 = 11;
+
 /// A horizontal bar chart of the wall-time changes with their intervals
 /// (the `max` largest changes).
 fn changes_svg(c: &Comparison, max: usize) -> Result<Option<String>, PerfError> {
@@ -136,7 +142,7 @@ fn changes_svg(c: &Comparison, max: usize) -> Result<Option<String>, PerfError> 
         .map(|r| r.2.abs().max(r.3.abs()))
         .fold(15.0_f64, f64::max)
         .min(200.0);
-    let height = (80 + 18 * rows.len() as u32).max(220);
+    let height = (80 + ROW_PX * rows.len() as u32).max(220);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, height)).into_drawing_area();
@@ -166,13 +172,15 @@ fn changes_svg(c: &Comparison, max: usize) -> Result<Option<String>, PerfError> 
                 Verdict::Unchanged => RGBColor(150, 150, 150),
             };
             let c = change.clamp(-lim, lim);
+            // The bar sits on its row's centre, where the label is, 11 px
+            // thick in an 18 px row so that neighbours do not touch.
             chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [
-                        (0.0, SegmentValue::Exact(i)),
-                        (c, SegmentValue::Exact(i + 1)),
+                .draw_series(std::iter::once(PathElement::new(
+                    vec![
+                        (0.0, SegmentValue::CenterOf(i)),
+                        (c, SegmentValue::CenterOf(i)),
                     ],
-                    color.filled(),
+                    color.stroke_width(ROW_BAR_PX),
                 )))
                 .map_err(plot_error)?;
             chart
@@ -190,19 +198,34 @@ fn changes_svg(c: &Comparison, max: usize) -> Result<Option<String>, PerfError> 
     Ok(Some(svg))
 }
 
-/// The latency histogram of one run result, with the block period.
+/// The latency histogram of one run result: one bar per bucket between its
+/// own bounds (buckets grow by [`crate::stats::BUCKET_RATIO`], so a tail
+/// block far from the body is still its own narrow bar).
 fn histogram_svg(r: &crate::harness::RunResult) -> Result<String, PerfError> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (440, 260)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_error)?;
+        let lower = |b: &crate::stats::Bucket| {
+            if b.lower_us > 0.0 {
+                b.lower_us
+            } else {
+                b.upper_us / crate::stats::BUCKET_RATIO
+            }
+        };
+        let min_us = r
+            .histogram
+            .iter()
+            .map(lower)
+            .fold(f64::INFINITY, f64::min)
+            .min(r.blocks.min_us.max(0.001))
+            .max(0.001);
         let max_us = r
             .histogram
             .iter()
-            .filter(|b| b.blocks > 0)
             .map(|b| b.upper_us)
             .fold(r.blocks.max_us, f64::max)
-            .max(1.0);
+            .max(min_us * 2.0);
         let max_count = r
             .histogram
             .iter()
@@ -229,62 +252,73 @@ fn histogram_svg(r: &crate::harness::RunResult) -> Result<String, PerfError> {
             .y_desc("blocks")
             .draw()
             .map_err(plot_error)?;
-        let mut lower = 0.0;
-        for b in &r.histogram {
-            if b.blocks > 0 {
-                chart
-                    .draw_series(std::iter::once(Rectangle::new(
-                        [(lower, 0.0), (b.upper_us, b.blocks as f64)],
-                        RGBColor(60, 110, 180).filled(),
-                    )))
-                    .map_err(plot_error)?;
-            }
-            lower = b.upper_us;
-        }
+        chart
+            .draw_series(r.histogram.iter().filter(|b| b.blocks > 0).map(|b| {
+                Rectangle::new(
+                    [(lower(b), 0.0), (b.upper_us, b.blocks as f64)],
+                    RGBColor(60, 110, 180).filled(),
+                )
+            }))
+            .map_err(plot_error)?;
         root.present().map_err(plot_error)?;
     }
     Ok(svg)
 }
 
-/// DSP load per stage (percent of the block period) of one run result.
+/// DSP load per stage (percent of the block period) of one run result: one
+/// bar per stage, in processing order from the top, each with its stage
+/// name and figure on its own row.
 fn stages_svg(r: &crate::harness::RunResult) -> Result<Option<String>, PerfError> {
     if r.stages.is_empty() {
         return Ok(None);
     }
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (440, 260)).into_drawing_area();
+        let rows = r.stages.len();
+        let height = (60 + 24 * rows).max(140) as u32;
+        let root = SVGBackend::with_string(&mut svg, (440, height)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_error)?;
         let max = r
             .stages
             .iter()
             .map(|s| s.percent_of_period)
             .fold(0.01_f64, f64::max);
-        let names: Vec<String> = r.stages.iter().map(|s| s.stage.clone()).collect();
         let mut chart = ChartBuilder::on(&root)
             .margin(8)
             .x_label_area_size(30)
-            .y_label_area_size(120)
+            .y_label_area_size(8)
             .caption("DSP load per stage, % of the period", ("sans-serif", 13))
-            .build_cartesian_2d(0.0..max * 1.15, (0..names.len()).into_segmented())
+            // Room on the right for the longest bar's label.
+            .build_cartesian_2d(0.0..max * 1.9, 0.0..rows as f64)
             .map_err(plot_error)?;
         chart
             .configure_mesh()
             .disable_y_mesh()
-            .y_labels(names.len())
-            .y_label_formatter(&|y| {
-                segment_name(y, &names.iter().map(String::as_str).collect::<Vec<_>>())
-            })
+            .disable_y_axis()
+            .x_desc("% of the block period")
             .draw()
             .map_err(plot_error)?;
+        // Row i (first stage on top) spans [rows-i-1, rows-i); its bar
+        // fills the middle 60% and its label sits at the row's centre.
+        let row = |i: usize| (rows - i - 1) as f64;
         chart
             .draw_series(r.stages.iter().enumerate().map(|(i, s)| {
                 Rectangle::new(
-                    [
-                        (0.0, SegmentValue::Exact(i)),
-                        (s.percent_of_period, SegmentValue::Exact(i + 1)),
-                    ],
+                    [(0.0, row(i) + 0.2), (s.percent_of_period, row(i) + 0.8)],
                     RGBColor(220, 140, 40).filled(),
+                )
+            }))
+            .map_err(plot_error)?;
+        let font = ("sans-serif", 12)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Left, VPos::Center));
+        chart
+            .draw_series(r.stages.iter().enumerate().map(|(i, s)| {
+                Text::new(
+                    format!("{} {:.3}%", s.stage, s.percent_of_period),
+                    (s.percent_of_period + max * 0.02, row(i) + 0.5),
+                    font.clone(),
                 )
             }))
             .map_err(plot_error)?;

@@ -105,26 +105,40 @@ impl BlockTimes {
         }
     }
 
-    /// Log-spaced buckets for plots: (upper bound µs, blocks).
+    /// Log-spaced buckets for plots, each [`BUCKET_RATIO`] wide, the empty
+    /// ones left out (each keeps its own lower bound, so a gap stays a gap).
     pub fn buckets(&self) -> Vec<Bucket> {
         if self.histogram.is_empty() {
             return Vec::new();
         }
         let first = self.histogram.min().max(1);
-        self.histogram
-            .iter_log(first, 1.25)
-            .filter(|v| v.count_since_last_iteration() > 0)
-            .map(|v| Bucket {
-                upper_us: v.value_iterated_to() as f64 / 1000.0,
-                blocks: v.count_since_last_iteration(),
-            })
-            .collect()
+        let mut lower_ns = 0u64;
+        let mut out = Vec::new();
+        for v in self.histogram.iter_log(first, BUCKET_RATIO) {
+            let upper_ns = v.value_iterated_to();
+            if v.count_since_last_iteration() > 0 {
+                out.push(Bucket {
+                    lower_us: lower_ns as f64 / 1000.0,
+                    upper_us: upper_ns as f64 / 1000.0,
+                    blocks: v.count_since_last_iteration(),
+                });
+            }
+            lower_ns = upper_ns;
+        }
+        out
     }
 }
+
+/// Width of a plot bucket: each is this many times the one below (about
+/// 24 per decade, so a tail an order of magnitude out is still resolved).
+pub const BUCKET_RATIO: f64 = 1.1;
 
 /// One histogram bucket.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Bucket {
+    /// Lower bound, µs (0 in runs saved before it was recorded).
+    #[serde(default)]
+    pub lower_us: f64,
     /// Upper bound, µs.
     pub upper_us: f64,
     /// Blocks in the bucket.
@@ -175,6 +189,27 @@ impl BlockSummary {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn plot_buckets_keep_their_own_bounds_across_a_gap() {
+        let mut t = BlockTimes::new(10_666_667.0, 0.8);
+        for _ in 0..100 {
+            t.record(100_000); // 100 µs
+        }
+        t.record(4_300_000); // one 4.3 ms block
+        let b = t.buckets();
+        assert_eq!(b.iter().map(|b| b.blocks).sum::<u64>(), 101);
+        let tail = b.last().unwrap();
+        assert_eq!(tail.blocks, 1);
+        // The tail's bar is one bucket wide, not everything from the body up.
+        assert!(
+            tail.upper_us / tail.lower_us <= BUCKET_RATIO * 1.01,
+            "{tail:?}"
+        );
+        assert!(tail.lower_us > 3_000.0, "{tail:?}");
+        for w in b.windows(2) {
+            assert!(w[0].upper_us <= w[1].lower_us + 1e-9, "{w:?}");
+        }
+    }
     use super::*;
 
     #[test]
