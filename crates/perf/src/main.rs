@@ -66,20 +66,106 @@ struct AnalyzeArgs {
     chord_onset_snap_ms: Option<f64>,
 }
 
+/// `kmidi-perf run`'s arguments.
+#[derive(clap::Args, Clone)]
+struct RunArgs {
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// The full grid: 44.1/48/96 kHz × 64..2048 frames × all presets.
+    #[arg(long)]
+    grid: bool,
+    /// How the host drives the engine.
+    #[arg(long, value_enum, default_value_t = RunMode::Single)]
+    mode: RunMode,
+    /// A WAV file (single, streaming, parallel) or a folder of them
+    /// (batch); without it, generated music is used.
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// Rate of the generated input, Hz (resampled to the engine rate).
+    #[arg(long, value_parser = parse_rate)]
+    input_rate: Option<u32>,
+    /// Seconds of generated audio per run (0.1 to 3600).
+    #[arg(long, default_value_t = 20.0, allow_negative_numbers = true)]
+    seconds: f64,
+    /// Safety margin: blocks over this share of the period are counted (0.05 to 1).
+    #[arg(long, default_value_t = 0.8, allow_negative_numbers = true)]
+    margin: f64,
+    /// Streaming: busy threads competing with the audio thread (0 to 64).
+    #[arg(long, default_value_t = 0)]
+    load_threads: usize,
+    /// Parallel: engine instances (1 to 256; default: one per CPU).
+    #[arg(long)]
+    instances: Option<usize>,
+    /// Print JSON (schema kmidi-perf/run) instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Also write the JSON to this file (atomically).
+    #[arg(long)]
+    save: Option<PathBuf>,
+}
+
+/// `--mode` of `kmidi-perf run`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum RunMode {
+    /// One engine, blocks back to back, each timed.
+    Single,
+    /// Every WAV of a folder, one after another.
+    Batch,
+    /// Blocks paced at real time, optionally with competing load.
+    Streaming,
+    /// Several engine instances at once, one thread each.
+    Parallel,
+}
+
+impl From<RunMode> for Mode {
+    fn from(m: RunMode) -> Self {
+        match m {
+            RunMode::Single => Mode::Single,
+            RunMode::Batch => Mode::Batch,
+            RunMode::Streaming => Mode::Streaming,
+            RunMode::Parallel => Mode::Parallel,
+        }
+    }
+}
+
+/// The engine rates the lab accepts, Hz.
+const RATES_HZ: std::ops::RangeInclusive<u32> = 8_000..=384_000;
+/// The block sizes it accepts, frames.
+const BLOCK_FRAMES: std::ops::RangeInclusive<usize> = 1..=8192;
+/// `--grid`: rates, block sizes (every preset).
+const GRID_RATES: [u32; 3] = [44_100, 48_000, 96_000];
+const GRID_BLOCKS: [usize; 6] = [64, 128, 256, 512, 1024, 2048];
+
+fn parse_rate(text: &str) -> Result<u32, String> {
+    text.trim()
+        .parse()
+        .ok()
+        .filter(|r| RATES_HZ.contains(r))
+        .ok_or_else(|| "allowed 8000 to 384000 Hz".to_string())
+}
+
+fn parse_block(text: &str) -> Result<usize, String> {
+    text.trim()
+        .parse()
+        .ok()
+        .filter(|b| BLOCK_FRAMES.contains(b))
+        .ok_or_else(|| "allowed 1 to 8192 frames".to_string())
+}
+
 #[derive(clap::Args, Clone)]
 struct EngineArgs {
     /// Presets, comma-separated: minimal, band, large (or "all").
-    #[arg(long, default_value = "band")]
-    preset: String,
+    #[arg(long, default_value = "band", value_delimiter = ',')]
+    preset: Vec<String>,
     /// An engine config file (TOML) instead of a preset.
     #[arg(long, conflicts_with = "preset")]
     config: Option<PathBuf>,
     /// Engine sample rates, Hz, comma-separated (8000 to 384000).
-    #[arg(long, default_value = "48000")]
-    rates: String,
+    #[arg(long, default_value = "48000", value_delimiter = ',', value_parser = parse_rate)]
+    rates: Vec<u32>,
     /// Block sizes, frames, comma-separated (1 to 8192).
-    #[arg(long, default_value = "512")]
-    blocks: String,
+    #[arg(long, default_value = "512", value_delimiter = ',', value_parser = parse_block)]
+    blocks: Vec<usize>,
     /// Run without the ML models (no ONNX Runtime needed).
     #[arg(long)]
     no_ml: bool,
@@ -91,41 +177,7 @@ struct EngineArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Stream audio through the engine block by block and report deadline figures.
-    Run {
-        #[command(flatten)]
-        engine: EngineArgs,
-        /// The full grid: 44.1/48/96 kHz × 64..2048 frames × all presets.
-        #[arg(long)]
-        grid: bool,
-        /// single, batch, streaming or parallel.
-        #[arg(long, default_value = "single")]
-        mode: String,
-        /// A WAV file (single, streaming, parallel) or a folder of them
-        /// (batch); without it, generated music is used.
-        #[arg(long)]
-        input: Option<PathBuf>,
-        /// Rate of the generated input, Hz (resampled to the engine rate).
-        #[arg(long)]
-        input_rate: Option<u32>,
-        /// Seconds of generated audio per run (0.1 to 3600).
-        #[arg(long, default_value_t = 20.0, allow_negative_numbers = true)]
-        seconds: f64,
-        /// Safety margin: blocks over this share of the period are counted (0.05 to 1).
-        #[arg(long, default_value_t = 0.8, allow_negative_numbers = true)]
-        margin: f64,
-        /// Streaming: busy threads competing with the audio thread (0 to 64).
-        #[arg(long, default_value_t = 0)]
-        load_threads: usize,
-        /// Parallel: engine instances (1 to 256; default: one per CPU).
-        #[arg(long)]
-        instances: Option<usize>,
-        /// Print JSON (schema kmidi-perf/run) instead of tables.
-        #[arg(long)]
-        json: bool,
-        /// Also write the JSON to this file (atomically).
-        #[arg(long)]
-        save: Option<PathBuf>,
-    },
+    Run(RunArgs),
     /// Measure each hot path and compare with the targets file: exit 1 on any FAIL.
     Check {
         /// The targets file.
@@ -238,8 +290,8 @@ enum Command {
     /// config, and with --nodes over every node it builds: exit 1 on any failure.
     Validate {
         /// Presets, comma-separated: minimal, band, large (or "all").
-        #[arg(long, default_value = "band")]
-        preset: String,
+        #[arg(long, default_value = "band", value_delimiter = ',')]
+        preset: Vec<String>,
         /// An engine config file (TOML) instead of a preset.
         #[arg(long, conflicts_with = "preset")]
         config: Option<PathBuf>,
@@ -254,9 +306,8 @@ enum Command {
         /// The seed every random choice comes from (a failure prints it).
         #[arg(long, value_parser = parse_seed)]
         seed: Option<u64>,
-        /// Run only this check (rates, channels, blocks, partition, oversized,
-        /// reprepare, reset, automation, poison, latency, allocations, syscalls).
-        #[arg(long)]
+        /// Run only this check.
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(CONFORMANCE_CHECKS))]
         check: Option<String>,
     },
     /// Analyse a WAV file with the engine's detectors: chords, key, onsets,
@@ -272,30 +323,8 @@ enum Command {
         engine: EngineArgs,
         /// int16, int24, int32 or float32.
         #[arg(long, default_value = "float32")]
-        format: String,
+        format: OutputFormat,
     },
-}
-
-fn parse_list<T: std::str::FromStr>(
-    what: &'static str,
-    text: &str,
-    allowed: &str,
-    ok: impl Fn(&T) -> bool,
-) -> Result<Vec<T>, PerfError> {
-    let mut out = Vec::new();
-    for part in text.split(',').map(str::trim) {
-        match part.parse::<T>() {
-            Ok(v) if ok(&v) => out.push(v),
-            _ => {
-                return Err(PerfError::Invalid {
-                    what,
-                    value: format!("\"{part}\""),
-                    allowed: format!("allowed {allowed}, comma-separated"),
-                });
-            }
-        }
-    }
-    Ok(out)
 }
 
 fn parse_seed(text: &str) -> Result<u64, String> {
@@ -324,7 +353,7 @@ const CONFORMANCE_CHECKS: [&str; 12] = [
 ];
 
 fn cmd_validate(
-    preset: &str,
+    preset: &[String],
     config: Option<PathBuf>,
     strictness: u8,
     nodes: bool,
@@ -333,13 +362,6 @@ fn cmd_validate(
 ) -> Result<ExitCode, PerfError> {
     use kmidi_perf::validate::{EngineSource, suite, validate};
     range("--strictness", strictness as f64, 1.0, 10.0)?;
-    if let Some(c) = check.as_deref().filter(|c| !CONFORMANCE_CHECKS.contains(c)) {
-        return Err(PerfError::Invalid {
-            what: "--check",
-            value: format!("\"{c}\""),
-            allowed: format!("one of {}", CONFORMANCE_CHECKS.join(", ")),
-        });
-    }
     let sources: Vec<(String, EngineSource)> = match config {
         Some(path) => {
             let c = EngineConfig::from_file(&path)?;
@@ -348,20 +370,10 @@ fn cmd_validate(
                 .map_or("config".into(), |s| s.to_string_lossy().into_owned());
             vec![(name, EngineSource::Config(c))]
         }
-        None => {
-            let names: Vec<String> = if preset == "all" {
-                PRESETS.iter().map(|s| s.to_string()).collect()
-            } else {
-                preset.split(',').map(|s| s.trim().to_string()).collect()
-            };
-            for n in &names {
-                EngineConfig::preset(n)?;
-            }
-            names
-                .into_iter()
-                .map(|n| (n.clone(), EngineSource::Preset(n)))
-                .collect()
-        }
+        None => preset_names(preset)?
+            .into_iter()
+            .map(|n| (n.clone(), EngineSource::Preset(n)))
+            .collect(),
     };
     let mut suite = suite(strictness, seed);
     if let Some(c) = check {
@@ -406,23 +418,27 @@ fn range(what: &'static str, v: f64, lo: f64, hi: f64) -> Result<(), PerfError> 
     }
 }
 
+/// The presets named (`all` = every one), each checked to exist.
+fn preset_names(names: &[String]) -> Result<Vec<String>, PerfError> {
+    let names: Vec<String> = if names.iter().any(|n| n.trim() == "all") {
+        PRESETS.iter().map(|s| s.to_string()).collect()
+    } else {
+        names.iter().map(|s| s.trim().to_string()).collect()
+    };
+    for n in &names {
+        EngineConfig::preset(n)?;
+    }
+    Ok(names)
+}
+
 /// The (label, config) pairs of the grid, at each rate and block.
 fn engine_grid(args: &EngineArgs, full: bool) -> Result<Vec<(String, EngineConfig)>, PerfError> {
-    let (rates_text, blocks_text, presets_text) = if full {
-        ("44100,48000,96000", "64,128,256,512,1024,2048", "all")
+    let all = ["all".to_string()];
+    let (rates, blocks, presets): (&[u32], &[usize], &[String]) = if full {
+        (&GRID_RATES, &GRID_BLOCKS, &all)
     } else {
-        (
-            args.rates.as_str(),
-            args.blocks.as_str(),
-            args.preset.as_str(),
-        )
+        (&args.rates, &args.blocks, &args.preset)
     };
-    let rates: Vec<u32> = parse_list("--rates", rates_text, "8000 to 384000 Hz", |r| {
-        (8_000..=384_000).contains(r)
-    })?;
-    let blocks: Vec<usize> = parse_list("--blocks", blocks_text, "1 to 8192 frames", |b| {
-        (1..=8192).contains(b)
-    })?;
     // A config file is used as written; a preset is voiced for each rate.
     let bases: Vec<(String, Option<EngineConfig>)> = match &args.config {
         Some(path) => {
@@ -432,25 +448,15 @@ fn engine_grid(args: &EngineArgs, full: bool) -> Result<Vec<(String, EngineConfi
                 .map_or("config".into(), |s| s.to_string_lossy().into_owned());
             vec![(name, Some(c))]
         }
-        None => {
-            let names: Vec<String> = if presets_text == "all" {
-                PRESETS.iter().map(|s| s.to_string()).collect()
-            } else {
-                presets_text
-                    .split(',')
-                    .map(|s| s.trim().to_string())
-                    .collect()
-            };
-            for n in &names {
-                EngineConfig::preset(n)?;
-            }
-            names.into_iter().map(|n| (n, None)).collect()
-        }
+        None => preset_names(presets)?
+            .into_iter()
+            .map(|n| (n, None))
+            .collect(),
     };
     let mut out = Vec::new();
     for (name, base) in &bases {
-        for &rate in &rates {
-            for &block in &blocks {
+        for &rate in rates {
+            for &block in blocks {
                 let mut c = match base {
                     Some(c) => c.clone(),
                     None => EngineConfig::preset_at(name, rate)?,
@@ -500,22 +506,6 @@ fn progress_bar(total: u64, hidden: bool) -> ProgressBar {
     pb
 }
 
-fn mode_of(text: &str) -> Result<Mode, PerfError> {
-    Ok(match text {
-        "single" => Mode::Single,
-        "batch" => Mode::Batch,
-        "streaming" => Mode::Streaming,
-        "parallel" => Mode::Parallel,
-        other => {
-            return Err(PerfError::invalid(
-                "--mode",
-                format!("\"{other}\""),
-                "allowed single, batch, streaming, parallel",
-            ));
-        }
-    })
-}
-
 fn emit_json(
     json: bool,
     save: Option<&Path>,
@@ -532,30 +522,28 @@ fn emit_json(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
-fn cmd_run(
-    engine: &EngineArgs,
-    grid: bool,
-    mode: &str,
-    input: Option<PathBuf>,
-    input_rate: Option<u32>,
-    seconds: f64,
-    margin: f64,
-    load_threads: usize,
-    instances: Option<usize>,
-    json: bool,
-    save: Option<PathBuf>,
-) -> Result<ExitCode, PerfError> {
-    let mode = mode_of(mode)?;
+fn cmd_run(args: RunArgs) -> Result<ExitCode, PerfError> {
+    let RunArgs {
+        engine,
+        grid,
+        mode,
+        input,
+        input_rate,
+        seconds,
+        margin,
+        load_threads,
+        instances,
+        json,
+        save,
+    } = args;
+    let engine = &engine;
+    let mode = Mode::from(mode);
     range("--seconds", seconds, 0.1, 3600.0)?;
     range("--margin", margin, 0.05, 1.0)?;
     range("--load-threads", load_threads as f64, 0.0, 64.0)?;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let instances = instances.unwrap_or(cpus);
     range("--instances", instances as f64, 1.0, 256.0)?;
-    if let Some(r) = input_rate {
-        range("--input-rate", r as f64, 8_000.0, 384_000.0)?;
-    }
     let source = match (&input, mode) {
         (Some(p), Mode::Batch) => {
             if !p.is_dir() {
@@ -751,11 +739,8 @@ fn cmd_render(
     input: &Path,
     output: &Path,
     engine: &EngineArgs,
-    format: &str,
+    format: OutputFormat,
 ) -> Result<ExitCode, PerfError> {
-    let format: OutputFormat = format
-        .parse()
-        .map_err(|e: String| PerfError::invalid("--format", format!("\"{format}\""), e))?;
     let mut points = one_point(engine, "render")?;
     let (_, config) = points.remove(0);
     let r = render_file(config, input, output, format)?;
@@ -826,6 +811,24 @@ fn cmd_analyze(args: &AnalyzeArgs) -> Result<ExitCode, PerfError> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--flag = "value": allowed ...` for clap's bad-value errors.
+fn value_error_line(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    let arg = match e.get(ContextKind::InvalidArg)? {
+        ContextValue::String(a) => a.split_whitespace().next().unwrap_or(a).to_string(),
+        _ => return None,
+    };
+    let value = match e.get(ContextKind::InvalidValue)? {
+        ContextValue::String(v) => v.clone(),
+        _ => return None,
+    };
+    let allowed = match e.get(ContextKind::ValidValue) {
+        Some(ContextValue::Strings(v)) => format!("allowed {}", v.join(", ")),
+        _ => std::error::Error::source(e)?.to_string(),
+    };
+    Some(format!("{arg} = \"{value}\": {allowed}"))
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -837,7 +840,13 @@ fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
-            // One line: clap's first line names the bad argument.
+            // A bad value reads as the lab's own errors do:
+            // `--rates = "abc": allowed 8000 to 384000 Hz, comma-separated`.
+            if let Some(line) = value_error_line(&e) {
+                eprintln!("kmidi-perf: {line}");
+                return ExitCode::from(2);
+            }
+            // Otherwise one line: clap's first line names the bad argument.
             let text = e.to_string();
             let first = text.lines().next().unwrap_or("invalid arguments");
             eprintln!(
@@ -848,31 +857,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Run {
-            engine,
-            grid,
-            mode,
-            input,
-            input_rate,
-            seconds,
-            margin,
-            load_threads,
-            instances,
-            json,
-            save,
-        } => cmd_run(
-            &engine,
-            grid,
-            &mode,
-            input,
-            input_rate,
-            seconds,
-            margin,
-            load_threads,
-            instances,
-            json,
-            save,
-        ),
+        Command::Run(args) => cmd_run(args),
         Command::Check {
             targets,
             seconds,
@@ -891,7 +876,7 @@ fn main() -> ExitCode {
             output,
             engine,
             format,
-        } => cmd_render(&input, &output, &engine, &format),
+        } => cmd_render(&input, &output, &engine, format),
         Command::Analyze(args) => cmd_analyze(&args),
         Command::Validate {
             preset,
