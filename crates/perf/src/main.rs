@@ -14,7 +14,7 @@ use kmidi_perf::harness::{
 };
 use kmidi_perf::machine::Machine;
 use kmidi_perf::report::{CheckReport, RunReport, SCHEMA_VERSION, check_table, run_table};
-use kmidi_perf::targets::{CheckBudget, TargetsFile, Verdict, check};
+use kmidi_perf::targets::{CheckBudget, Outcome, TargetsFile, check};
 use kmidi_perf::{PerfError, write_atomic};
 
 mod verdict_cli;
@@ -669,7 +669,7 @@ fn cmd_check(
         pb.tick();
     })?;
     pb.finish_and_clear();
-    let passed = results.iter().all(|r| r.verdict == Verdict::Pass);
+    let passed = results.iter().all(|r| r.verdict == Outcome::Pass);
     let report = CheckReport {
         schema: "kmidi-perf/check".into(),
         schema_version: SCHEMA_VERSION,

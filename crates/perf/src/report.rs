@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::harness::{HarnessCalibration, RunResult};
 use crate::machine::Machine;
-use crate::targets::{CheckResult, Verdict};
+use crate::targets::{CheckResult, Outcome};
 
 /// Version of the JSON documents below. Bump it when a field changes
 /// meaning or goes away; adding fields keeps the version.
@@ -283,8 +283,8 @@ pub fn check_table(report: &CheckReport) -> String {
             fmt(r.limit),
             here,
             match r.verdict {
-                Verdict::Pass => "PASS",
-                Verdict::Fail => "FAIL",
+                Outcome::Pass => "PASS",
+                Outcome::Fail => "FAIL",
             }
         );
     }
@@ -303,7 +303,7 @@ pub fn check_table(report: &CheckReport) -> String {
     let failed = report
         .results
         .iter()
-        .filter(|r| r.verdict == Verdict::Fail)
+        .filter(|r| r.verdict == Outcome::Fail)
         .count();
     let _ = writeln!(
         s,

@@ -356,10 +356,12 @@ impl TargetsFile {
     }
 }
 
-/// A target's verdict.
+/// Whether a target held (`PASS`/`FAIL` in the JSON). A *verdict* is
+/// [`crate::compare::Verdict`]'s word for a change between two runs; a
+/// target's outcome is only ever pass or fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
-pub enum Verdict {
+pub enum Outcome {
     /// Within the limit.
     Pass,
     /// Over the limit.
@@ -388,7 +390,7 @@ pub struct CheckResult {
     /// Seed or kmidi.
     pub source: TargetSource,
     /// PASS or FAIL.
-    pub verdict: Verdict,
+    pub verdict: Outcome,
     /// p99 over 3× the median.
     pub heavy_tail: bool,
     /// The workload's median and p99, µs, for the warning.
@@ -710,9 +712,9 @@ pub fn check(
             unit: t.statistic.unit().to_string(),
             source: t.source,
             verdict: if value <= limit_here {
-                Verdict::Pass
+                Outcome::Pass
             } else {
-                Verdict::Fail
+                Outcome::Fail
             },
             heavy_tail: summary.heavy_tail(),
             median_us: summary.median_us,
