@@ -7,6 +7,8 @@
 #                          # and docs/accuracy.json
 #   scripts/eval.sh ci     # the CI subset (under 5 min): fails when a figure
 #                          # drops more than 2 points below docs/accuracy.json
+#   scripts/eval.sh render # rewrites docs/ACCURACY.md from docs/accuracy.json
+#                          # (after editing accuracy-targets.toml), measuring nothing
 #
 # Installs what it needs the way a new user would: the Debian packages
 # fluidsynth, fluid-soundfont-gm and mma (as root), and a venv under
@@ -16,8 +18,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 mode="${1:-full}"
 case "$mode" in
-  full|ci) ;;
-  *) echo "eval.sh: unknown mode '$mode'; allowed: full, ci" >&2; exit 2 ;;
+  full|ci|render) ;;
+  *) echo "eval.sh: unknown mode '$mode'; allowed: full, ci, render" >&2; exit 2 ;;
 esac
 
 missing=()
@@ -43,6 +45,9 @@ if ! "$VENV/bin/python" -c "import mir_eval, music21, mido, soundfile" 2>/dev/nu
     "numpy==2.4.6" "scipy==1.17.1" "soundfile==0.14.0"
 fi
 
+if [ "$mode" = render ]; then
+  exec "$VENV/bin/python" scripts/eval/accuracy.py --mode render
+fi
 cargo build --release -q -p kmidi-perf
 cargo build --release -q -p kmidi-harmony --example roman_oracle
 exec "$VENV/bin/python" scripts/eval/accuracy.py --mode "$mode" --kmidi target/release/kmidi-perf \

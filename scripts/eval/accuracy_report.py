@@ -16,14 +16,42 @@ def _fmt(key, v):
     return f"{v:.3f}"
 
 
-def _met(v, t):
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+def _finite(v):
+    return v is not None and not (isinstance(v, float) and not math.isfinite(v))
+
+
+def _met(v, t, other=None):
+    if not _finite(v):
         return False
     if "min" in t and v < t["min"]:
         return False
     if "max" in t and v > t["max"]:
         return False
+    if "within" in t and not (_finite(other) and abs(v - other) <= t["within"]):
+        return False
     return True
+
+
+def _want(t):
+    text = f"≥ {t['min']}" if "min" in t else f"≤ {t['max']}"
+    if "within" in t:
+        text += f", and within {t['within']:g} of `{t['of']}`"
+    return text
+
+
+def _shortfall(key, v, t, other=None):
+    """How far a figure misses its target, in the figure's own unit."""
+    if not _finite(v):
+        return "not measured"
+    parts = []
+    if "min" in t and v < t["min"]:
+        parts.append(f"{_fmt(key, t['min'] - v)} below {t['min']}")
+    if "max" in t and v > t["max"]:
+        parts.append(f"{_fmt(key, v - t['max'])} above {t['max']}")
+    if "within" in t and _finite(other) and abs(v - other) > t["within"]:
+        parts.append(f"{_fmt(key, abs(v - other))} from `{t['of']}` "
+                     f"({_fmt(key, other)}; allowed {t['within']:g})")
+    return "; ".join(parts)
 
 
 def target_rows(metrics, targets):
@@ -31,13 +59,16 @@ def target_rows(metrics, targets):
     rows = []
     for key, t in targets["targets"].items():
         found = sorted(k for k in metrics if k == key or k.startswith(key + "."))
-        want = (f"≥ {t['min']}" if "min" in t else f"≤ {t['max']}") + (
-            f" ({t['note']})" if "note" in t else "")
+        want = _want(t)
         if not found:
-            rows.append((key, "-", "not measured", want, False))
+            rows.append((key, "-", "not measured", want, False, "not measured"))
         for k in found:
             v = metrics[k]
-            rows.append((key, k[len(key) + 1:] or "-", _fmt(k, v), want, _met(v, t)))
+            material = k[len(key) + 1:]
+            other = metrics.get(f"{t['of']}.{material}" if material else t["of"]) if "of" in t else None
+            ok = _met(v, t, other)
+            rows.append((key, material or "-", _fmt(k, v), want, ok,
+                         "" if ok else _shortfall(k, v, t, other)))
     return rows
 
 
@@ -61,9 +92,28 @@ def render_markdown(doc, details, targets):
     w("## Targets\n")
     w("| target | timbre / material | measured | target | met |")
     w("|---|---|---|---|---|")
-    for key, mat, val, want, ok in target_rows(m, targets):
+    rows = target_rows(m, targets)
+    for key, mat, val, want, ok, _ in rows:
         w(f"| `{key}` | {mat} | {val} | {want} | {'yes' if ok else '**no**'} |")
     w("")
+    missed = {}
+    for key, mat, _, _, ok, short in rows:
+        if not ok:
+            missed.setdefault(key, []).append(f"{mat}: {short}")
+    if missed:
+        w("## Where targets are not reached\n")
+        w("By how much (from the figures above), what was tried and what it would "
+          "take (from `[misses]` in accuracy-targets.toml).\n")
+        notes = targets.get("misses", {})
+        for key, shorts in missed.items():
+            w(f"**`{key}`**: " + "; ".join(shorts) + ".\n")
+            note = notes.get(key)
+            if note:
+                w(f"- Tried: {note['tried']}")
+                w(f"- Would take: {note['would_take']}")
+            else:
+                w("- No note in accuracy-targets.toml `[misses]` for this target.")
+            w("")
     w("## Every figure\n")
     groups = {}
     for k in sorted(m):
