@@ -8,7 +8,7 @@
 //! baselines `ab-a-<round>` and `ab-b-<round>` under
 //! `<out>/criterion`. A bench's wall-time change is judged on the pooled
 //! samples of all rounds, and a regression must also have the same sign in
-//! every round ([`crate::compare::judge`]). The two sides can be two
+//! every round ([`crate::verdict::judge`]). The two sides can be two
 //! checkouts (`--base-dir`), or one build run with two environments
 //! (`--base-env`/`--head-env`), which is how the canary bench's known
 //! slowdown is injected.
@@ -23,12 +23,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::baseline::{CriterionBench, read_criterion};
-use crate::compare::{
-    BenchComparison, COMPARE_SCHEMA, COMPARE_VERSION, CompareConfig, Comparison, FingerprintCheck,
-    Verdict, WallChange, counted_or_wall, median_of, seed_for, sort_benches,
-};
 use crate::error::PerfError;
 use crate::fingerprint::Fingerprint;
+use crate::stats::{median_of, seed_for};
+use crate::verdict::{
+    BenchComparison, COMPARE_SCHEMA, COMPARE_VERSION, CompareConfig, Comparison, FingerprintCheck,
+    Verdict, WallChange, counted_or_wall, sort_benches,
+};
 
 /// One side of an A/B run.
 #[derive(Debug, Clone)]

@@ -20,11 +20,12 @@ use std::path::{Component, Path, PathBuf};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::compare::{Comparison, Verdict, format_ns};
 use crate::error::PerfError;
 use crate::history::Trend;
 use crate::machine::rfc3339_now;
+use crate::render::comparison::format_ns;
 use crate::report::RunReport;
+use crate::verdict::{Comparison, Verdict};
 
 /// What goes into a report; every part is optional.
 #[derive(Debug, Default)]

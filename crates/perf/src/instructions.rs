@@ -5,7 +5,7 @@
 //! This is the project's one instruction-count gate. Its threshold is
 //! `instructions_percent` of `perf-compare.toml` for each bench (the same
 //! rules `kmidi-perf compare` applies to saved baselines), and its verdict
-//! is [`crate::compare::judge`]'s. The summaries are read by
+//! is [`crate::verdict::judge`]'s. The summaries are read by
 //! [`crate::baseline::read_gungraun`], the same reader `compare` uses.
 //!
 //! The baseline file keeps the bench names gungraun prints
@@ -15,7 +15,7 @@
 //! ```
 //! use std::collections::BTreeMap;
 //! use kmidi_perf::baseline::CountedBench;
-//! use kmidi_perf::compare::{CompareConfig, Verdict};
+//! use kmidi_perf::verdict::{CompareConfig, Verdict};
 //! use kmidi_perf::instructions::{IaiBaseline, check};
 //!
 //! let base = IaiBaseline::new(BTreeMap::from([("gain.mono_512".to_string(), 600)]), "rustc 1.90");
@@ -41,8 +41,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::{CountedBench, read_gungraun};
-use crate::compare::{CompareConfig, CountChange, Verdict, judge};
 use crate::error::{PerfError, write_atomic};
+use crate::verdict::{CompareConfig, CountChange, Verdict, judge};
 
 /// Version of the baseline file's layout.
 pub const IAI_BASELINE_SCHEMA: u32 = 1;

@@ -1,8 +1,10 @@
 //! # kmidi-perf
 //!
 //! The performance lab's library (the `kmidi-perf` binary is a thin CLI
-//! over it):
+//! over it), laid out as criterion.rs lays out its own: measuring,
+//! statistics, verdicts, rendering.
 //!
+//! **Measuring**
 //! * [`harness`]: a real-time host simulation. It feeds a
 //!   [`kmidi_engine::Engine`] block by block in four modes (single, batch,
 //!   streaming paced at real time with optional competing load, parallel
@@ -12,14 +14,28 @@
 //! * [`targets`]: `check` against a committed targets file.
 //! * [`validate`]: the conformance suite over an engine and its nodes.
 //! * [`profile`]: CPU flamegraphs (pprof) and heap profiles (dhat).
-//! * [`report`]: terminal tables and versioned JSON, each stamped with the
-//!   [`machine::Machine`] it ran on.
+//! * [`alloc`]: the counting allocator; [`sys`]: CPU time and memory
+//!   readings; [`machine`]: what a run ran on; [`realtime`]: the reference
+//!   stream (48 kHz / 512) that DSP load is reported against.
+//!
+//! **Statistics**
+//! * [`stats`]: every estimator (block-time histograms, medians and the
+//!   bootstrap, trend tests) and the one random generator.
+//!
+//! **Verdicts**
+//! * [`baseline`]: Criterion's and gungraun's saved files;
+//!   [`fingerprint`]: the machine a baseline was saved on.
+//! * [`verdict`]: thresholds (`perf-compare.toml`) and the judge;
+//!   [`compare`] gathers them for two saved baselines, [`ab`] for an
+//!   interleaved run of two builds.
 //! * [`instructions`]: the one instruction-count gate (the `iai` bench
-//!   against `benches/iai-baseline.json`, thresholds from
-//!   `perf-compare.toml`).
-//! * [`summary`]: a Criterion run as DSP load per block.
-//! * [`realtime`]: the reference stream (48 kHz / 512) that load is
-//!   reported against.
+//!   against `benches/iai-baseline.json`).
+//! * [`history`]: the SQLite history of runs and its drift detection.
+//!
+//! **Rendering**
+//! * [`render`]: a comparison's table and Markdown; [`report`]: run and
+//!   check tables and versioned JSON; [`html`]: the self-contained HTML
+//!   report; [`summary`]: a Criterion run as DSP load per block.
 //!
 //! ```
 //! use kmidi_engine::EngineConfig;
@@ -59,11 +75,13 @@ pub mod instructions;
 pub mod machine;
 pub mod profile;
 pub mod realtime;
+pub mod render;
 pub mod report;
 pub mod stats;
 pub mod summary;
 pub mod sys;
 pub mod targets;
 pub mod validate;
+pub mod verdict;
 
 pub use error::{PerfError, write_atomic};

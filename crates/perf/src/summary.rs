@@ -16,9 +16,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::baseline::read_criterion;
-use crate::compare::format_ns;
 use crate::error::PerfError;
 use crate::realtime::{BLOCK_FRAMES, BLOCK_PERIOD_NS, load_percent};
+use crate::render::comparison::format_ns;
 
 /// One process bench.
 #[derive(Debug, Clone, PartialEq)]

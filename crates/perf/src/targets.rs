@@ -357,7 +357,7 @@ impl TargetsFile {
 }
 
 /// Whether a target held (`PASS`/`FAIL` in the JSON). A *verdict* is
-/// [`crate::compare::Verdict`]'s word for a change between two runs; a
+/// [`crate::verdict::Verdict`]'s word for a change between two runs; a
 /// target's outcome is only ever pass or fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]

@@ -1,0 +1,219 @@
+//! A comparison as a terminal table and as Markdown for a pull request.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::verdict::{BenchComparison, Comparison, Verdict};
+
+/// Formats nanoseconds with a unit.
+pub fn format_ns(ns: f64) -> String {
+    if ns >= 1e6 {
+        format!("{:.3} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.1} ns")
+    }
+}
+
+fn change_cell(b: &BenchComparison) -> String {
+    let mut parts = Vec::new();
+    if let Some(w) = &b.wall {
+        parts.push(format!(
+            "{:+.1}% [{:+.1}, {:+.1}]",
+            w.change_percent, w.ci_percent.0, w.ci_percent.1
+        ));
+    }
+    if let Some(i) = &b.instructions {
+        parts.push(format!("Ir {:+.2}%", i.change_percent));
+    }
+    if let Some(a) = &b.allocations
+        && (a.base != 0 || a.new != 0)
+    {
+        parts.push(format!("blocks {}→{}", a.base, a.new));
+    }
+    parts.join(", ")
+}
+
+fn value_cells(b: &BenchComparison) -> (String, String) {
+    if let Some(w) = &b.wall {
+        (format_ns(w.base_ns), format_ns(w.new_ns))
+    } else if let Some(i) = &b.instructions {
+        (format!("{} Ir", i.base), format!("{} Ir", i.new))
+    } else {
+        (String::new(), String::new())
+    }
+}
+
+/// The terminal table.
+pub fn table(c: &Comparison) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "compare {} -> {} ({}): {} regressed, {} improved, {} unchanged",
+        c.base,
+        c.new,
+        c.method,
+        c.count(Verdict::Regressed),
+        c.count(Verdict::Improved),
+        c.count(Verdict::Unchanged)
+    );
+    if let Some(w) = c.fingerprint_warning() {
+        let _ = writeln!(out, "{w}");
+    }
+    let width = c
+        .benches
+        .iter()
+        .map(|b| b.id.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let _ = writeln!(
+        out,
+        "{:<9}  {:<width$}  {:>12}  {:>12}  {:>7}  change [95% CI]",
+        "verdict", "bench", "base", "new", "thresh"
+    );
+    for b in &c.benches {
+        let (base, new) = value_cells(b);
+        let thr = if b.wall.is_some() {
+            b.thresholds.wall_percent
+        } else {
+            b.thresholds.instructions_percent
+        };
+        let _ = writeln!(
+            out,
+            "{:<9}  {:<width$}  {:>12}  {:>12}  {:>6}%  {}",
+            b.verdict.as_str(),
+            b.id,
+            base,
+            new,
+            thr,
+            change_cell(b)
+        );
+    }
+    for id in &c.only_in_base {
+        let _ = writeln!(out, "{:<9}  {id} (only in {})", "removed", c.base);
+    }
+    for id in &c.only_in_new {
+        let _ = writeln!(out, "{:<9}  {id} (only in {})", "added", c.new);
+    }
+    out
+}
+
+fn link(path: &Path, criterion_dir: &Path, link_base: Option<&str>) -> String {
+    match (link_base, path.strip_prefix(criterion_dir)) {
+        (Some(base), Ok(rel)) => format!("{}/{}", base.trim_end_matches('/'), rel.display()),
+        _ => path.display().to_string(),
+    }
+}
+
+/// Markdown for a pull-request comment: a headline, regressions first
+/// with their reasons, DSP load at 48 kHz / 512, and links to Criterion's
+/// report and the (differential) flamegraphs. Links are made relative to
+/// `criterion_dir` and prefixed with `link_base` when given (the URL the
+/// reports are published under), else they are local paths.
+pub fn markdown(c: &Comparison, criterion_dir: &Path, link_base: Option<&str>) -> String {
+    let mut out = String::new();
+    let (r, i, u) = (
+        c.count(Verdict::Regressed),
+        c.count(Verdict::Improved),
+        c.count(Verdict::Unchanged),
+    );
+    let icon = if r > 0 { "❌" } else { "✅" };
+    let _ = writeln!(out, "<!-- kmidi-perf-compare -->");
+    let _ = writeln!(
+        out,
+        "### {icon} kmidi-perf: {r} regressed, {i} improved, {u} unchanged\n"
+    );
+    let _ = writeln!(
+        out,
+        "`{}` → `{}`, {} comparison. A regression needs a change beyond the bench's threshold with a 95% interval that excludes zero{}.\n",
+        c.base,
+        c.new,
+        c.method,
+        if c.method == "interleaved" {
+            " and every round beyond it on its own"
+        } else {
+            ""
+        }
+    );
+    if let Some(w) = c.fingerprint_warning() {
+        let _ = writeln!(out, "> **⚠ {w}**\n");
+    }
+    let row = |out: &mut String, b: &BenchComparison| {
+        let (base, new) = value_cells(b);
+        let load = b
+            .dsp_load_percent
+            .map(|(x, y)| format!("{x:.2}% → {y:.2}%"))
+            .unwrap_or_else(|| "—".into());
+        let mut links = Vec::new();
+        if let Some(p) = &b.diff_flamegraph {
+            links.push(format!(
+                "[diff flamegraph]({})",
+                link(p, criterion_dir, link_base)
+            ));
+        }
+        if let Some(p) = &b.flamegraph {
+            links.push(format!(
+                "[flamegraph]({})",
+                link(p, criterion_dir, link_base)
+            ));
+        }
+        if let Some(p) = &b.report {
+            links.push(format!("[report]({})", link(p, criterion_dir, link_base)));
+        }
+        let why = if b.reasons.is_empty() {
+            change_cell(b)
+        } else {
+            b.reasons.join("; ")
+        };
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {base} | {new} | {why} | {load} | {} |",
+            b.verdict.as_str(),
+            b.id,
+            links.join(" · ")
+        );
+    };
+    let header = "| verdict | bench | base | new | change | DSP load @ 48 kHz/512 | links |\n|---|---|---|---|---|---|---|\n";
+    let flagged: Vec<&BenchComparison> = c
+        .benches
+        .iter()
+        .filter(|b| b.verdict != Verdict::Unchanged)
+        .collect();
+    if !flagged.is_empty() {
+        out.push_str(header);
+        for b in &flagged {
+            row(&mut out, b);
+        }
+        out.push('\n');
+    }
+    let rest: Vec<&BenchComparison> = c
+        .benches
+        .iter()
+        .filter(|b| b.verdict == Verdict::Unchanged)
+        .collect();
+    if !rest.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details><summary>{} unchanged</summary>\n",
+            rest.len()
+        );
+        out.push_str(header);
+        for b in &rest {
+            row(&mut out, b);
+        }
+        out.push_str("\n</details>\n");
+    }
+    if !c.only_in_base.is_empty() || !c.only_in_new.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nNot judged: {} only in `{}`, {} only in `{}`.",
+            c.only_in_base.len(),
+            c.base,
+            c.only_in_new.len(),
+            c.new
+        );
+    }
+    out
+}

@@ -1,0 +1,13 @@
+//! Verdicts: baselines judged against thresholds.
+//!
+//! * [`thresholds`]: `perf-compare.toml`, per-bench thresholds;
+//! * [`judgement`]: the verdict of one bench and the comparison of two runs;
+//! * the baseline readers are [`crate::baseline`] and
+//!   [`crate::fingerprint`]; the instruction-count gate over the committed
+//!   counts is [`crate::instructions`].
+
+pub mod judgement;
+pub mod thresholds;
+
+pub use judgement::*;
+pub use thresholds::*;
