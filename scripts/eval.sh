@@ -12,7 +12,8 @@
 #
 # Installs what it needs the way a new user would: the Debian packages
 # fluidsynth, fluid-soundfont-gm and mma (as root), and a venv under
-# target/venv-eval with pinned Python packages. Rendered audio stays in
+# target/venv-eval with the packages pinned in scripts/eval/requirements.txt
+# (scripts/lib/setup.sh). Rendered audio stays in
 # target/eval and is never committed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -22,28 +23,10 @@ case "$mode" in
   *) echo "eval.sh: unknown mode '$mode'; allowed: full, ci, render" >&2; exit 2 ;;
 esac
 
-missing=()
-command -v fluidsynth >/dev/null || missing+=(fluidsynth)
-[ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || missing+=(fluid-soundfont-gm)
-command -v mma >/dev/null || missing+=(mma)
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "eval.sh: installing ${missing[*]}"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  else
-    echo "eval.sh: needs ${missing[*]}: sudo apt-get install ${missing[*]}" >&2
-    exit 1
-  fi
-fi
-
-VENV=target/venv-eval
-if [ ! -x "$VENV/bin/python" ]; then
-  python3 -m venv "$VENV"
-fi
-if ! "$VENV/bin/python" -c "import mir_eval, music21, mido, soundfile" 2>/dev/null; then
-  "$VENV/bin/pip" install -q "mir_eval==0.8.2" "music21==10.5.1" "mido==1.3.3" \
-    "numpy==2.4.6" "scipy==1.17.1" "soundfile==0.14.0"
-fi
+source scripts/lib/setup.sh
+ensure_packages eval.sh 1 fluidsynth fluid-soundfont-gm mma
+ensure_eval_venv
+VENV="$EVAL_VENV"
 
 if [ "$mode" = render ]; then
   exec "$VENV/bin/python" scripts/eval/accuracy.py --mode render

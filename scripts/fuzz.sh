@@ -60,7 +60,7 @@ for s in C Cm7 F#m7b5 Bb13#11 'EbmMaj7' 'A7(b9,#11)' D6/9 Gsus4 CΔ9 E7#9/G# \
   printf '%s' "$s" > "fuzz/corpus/harmony_parsers/seed-$(printf '%s' "$s" | md5sum | cut -c1-12)"
 done
 seed smf $(ls /usr/share/games/openttd/baseset/openmsx/*.mid 2>/dev/null | head -5) \
-  $(find target/venv-midi -name '*.mid' 2>/dev/null | head -10)
+  $(find target/venv-eval -name '*.mid' 2>/dev/null | head -10)
 seed onnx_model crates/ml/tests/data/typed_outputs.onnx crates/ml/models/groove_predictor.onnx \
   crates/ml/models/harmony_predictor.onnx
 seed engine_config $(find crates/engine -name '*.toml' 2>/dev/null)

@@ -13,30 +13,11 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 OUT=target/midi-corpus
-VENV=target/venv-midi
-MIDO=1.3.3
-MUSIC21=10.5.1
 mkdir -p "$OUT"
-
-missing=()
-for pkg in openttd-openmsx mma simutrans-data; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "midi_corpus: installing ${missing[*]} (Debian packages with MIDI files)"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-  else
-    echo "midi_corpus: ${missing[*]} missing; install them (apt-get install ${missing[*]}) for the full corpus" >&2
-  fi
-fi
-
-if [ ! -x "$VENV/bin/python" ]; then
-  python3 -m venv "$VENV"
-fi
-if ! "$VENV/bin/python" -c "import mido, music21" 2>/dev/null; then
-  "$VENV/bin/pip" install -q "mido==$MIDO" "music21==$MUSIC21"
-fi
+source scripts/lib/setup.sh
+ensure_packages midi_corpus 0 openttd-openmsx mma simutrans-data
+ensure_eval_venv
+VENV="$EVAL_VENV"
 
 {
   "$VENV/bin/python" - <<'PY'
@@ -50,6 +31,6 @@ PY
   done
 } | head -n "${KMIDI_CORPUS_LIMIT:-100000}" > "$OUT/files.txt"
 
-echo "midi_corpus: $(wc -l < "$OUT/files.txt") files; mido $MIDO reads them"
+echo "midi_corpus: $(wc -l < "$OUT/files.txt") files; $("$VENV/bin/python" -c "import mido; print('mido', mido.__version__)") reads them"
 "$VENV/bin/python" scripts/eval/mido_dump.py < "$OUT/files.txt" > "$OUT/mido.jsonl"
 KMIDI_MIDI_CORPUS="$PWD/$OUT/mido.jsonl" cargo test -q -p kmidi-groove --test midi_corpus -- --ignored --nocapture
