@@ -117,7 +117,10 @@ impl IaiBaseline {
     /// # Errors
     /// [`PerfError::File`] naming `path`.
     pub fn write(&self, path: &Path) -> Result<(), PerfError> {
-        let mut text = serde_json::to_string_pretty(self)
+        // Through a Value, whose map sorts its keys: the file's layout does
+        // not depend on which fields this version knows.
+        let mut text = serde_json::to_value(self)
+            .and_then(|v| serde_json::to_string_pretty(&v))
             .map_err(|e| PerfError::file(path, format!("cannot encode: {e}")))?;
         text.push('\n');
         write_atomic(path, text.as_bytes())
