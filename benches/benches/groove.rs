@@ -5,7 +5,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use kmidi_benches::{BLOCK_SIZES, SAMPLE_RATE, criterion_config};
+use kmidi_benches::{BLOCK_SIZES, SAMPLE_RATE, criterion_config, signals};
 use kmidi_dsp::{AudioBuffer, Processor, StreamSpec};
 use kmidi_groove::event::{EventKind, Note, TickEvent, events_from_notes};
 use kmidi_groove::groove::{Division, Grid, QuantizeSettings, humanize, quantize, swing};
@@ -133,13 +133,10 @@ fn smf_parse(c: &mut Criterion) {
 
 /// A drum-like signal: a decaying noise burst every 8th at 120 BPM.
 fn clicks(len: usize) -> Vec<f32> {
-    let mut state = 0x2545_F491u32;
-    (0..len)
-        .map(|i| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            let noise = state as f32 / u32::MAX as f32 - 0.5;
+    signals::noise(len, 0x2545_F491)
+        .into_iter()
+        .enumerate()
+        .map(|(i, noise)| {
             let since = i % 12_000;
             noise * (-(since as f32) / 1_500.0).exp()
         })

@@ -178,13 +178,7 @@ fn access_patterns(c: &mut Criterion) {
     g.throughput(Throughput::Elements(len as u64));
     let data = signals::noise(len, 3);
     let mut order: Vec<usize> = (0..len).collect();
-    let mut x = 0x1234_5678u64;
-    for i in (1..len).rev() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        order.swap(i, (x % (i as u64 + 1)) as usize);
-    }
+    fastrand::Rng::with_seed(0x1234_5678).shuffle(&mut order);
     g.bench_function("sequential/samples=65536", |b| {
         b.iter(|| black_box(&data).iter().sum::<f32>())
     });

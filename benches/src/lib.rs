@@ -163,18 +163,11 @@ pub mod profiling {
 pub mod signals {
     use kmidi_dsp::AudioBuffer;
 
-    /// Deterministic white noise in [-0.5, 0.5), xorshift-based.
+    /// Deterministic white noise in [-0.5, 0.5), seeded (fastrand, the
+    /// workspace's one generator).
     pub fn noise(len: usize, seed: u64) -> Vec<f32> {
-        let mut x = seed.max(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        (0..len)
-            .map(|_| {
-                x ^= x >> 12;
-                x ^= x << 25;
-                x ^= x >> 27;
-                let v = x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 40;
-                v as f32 / (1u64 << 24) as f32 - 0.5
-            })
-            .collect()
+        let mut rng = fastrand::Rng::with_seed(seed);
+        (0..len).map(|_| rng.f32() - 0.5).collect()
     }
 
     /// A planar buffer of noise.

@@ -37,17 +37,17 @@ pub struct Material {
     chords: Vec<Vec<u8>>,
 }
 
-/// A deterministic white-noise source (xorshift64*).
+/// A deterministic white-noise source, uniform in [-1, 1).
 #[derive(Debug, Clone)]
-struct Noise(u64);
+struct Noise(fastrand::Rng);
 
 impl Noise {
+    fn new(seed: u64) -> Self {
+        Self(fastrand::Rng::with_seed(seed))
+    }
+
     fn next(&mut self) -> f32 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        let x = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d);
-        ((x >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        self.0.f32() * 2.0 - 1.0
     }
 }
 
@@ -121,7 +121,7 @@ impl Material {
                     .unwrap_or_else(|_| vec![60, 64, 67])
             })
             .collect();
-        let mut noise = Noise(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let mut noise = Noise::new(seed);
         let mut stems = vec![vec![0.0f32; len]; TrackRole::BAND.len() + 1];
 
         for (b, chord) in chords.iter().enumerate() {

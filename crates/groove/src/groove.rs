@@ -197,26 +197,12 @@ pub fn swing(notes: &mut [Note], grid: Grid, percent: f64) -> Result<(), GrooveE
     Ok(())
 }
 
-/// A small deterministic generator (xorshift64*), so humanizing is
-/// repeatable from a seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    /// Standard normal (Box–Muller).
-    fn normal(&mut self) -> f64 {
-        let u = self.unit().max(1e-12);
-        let v = self.unit();
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
+/// A standard normal draw (Box–Muller) from a seeded generator, so
+/// humanizing is repeatable from a seed.
+fn normal(rng: &mut fastrand::Rng) -> f64 {
+    let u = rng.f64().max(1e-12);
+    let v = rng.f64();
+    (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
 }
 
 /// Moves note starts by a normal random amount with standard deviation
@@ -242,10 +228,10 @@ pub fn humanize(
     if !velocity.is_finite() || velocity < 0.0 {
         return Err(out_of_range("velocity deviation", velocity, "0 or more"));
     }
-    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut rng = fastrand::Rng::with_seed(seed);
     for n in notes.iter_mut() {
-        let dt = (rng.normal().clamp(-3.0, 3.0) * timing_ticks).round();
-        let dv = (rng.normal().clamp(-3.0, 3.0) * velocity).round();
+        let dt = (normal(&mut rng).clamp(-3.0, 3.0) * timing_ticks).round();
+        let dv = (normal(&mut rng).clamp(-3.0, 3.0) * velocity).round();
         n.start = (n.start as f64 + dt).max(0.0) as u64;
         n.velocity = (n.velocity as f64 + dv).clamp(1.0, 127.0) as u8;
     }

@@ -3,27 +3,22 @@
 
 use kmidi_dsp::AudioBuffer;
 
-/// A small deterministic PRNG (xorshift64*), so tests need no extra crates.
-pub struct Noise(u64);
+/// Seeded test noise (fastrand, the workspace's one generator).
+pub struct Noise(fastrand::Rng);
 
 impl Noise {
     pub fn new(seed: u64) -> Self {
-        Self(seed.max(1))
+        Self(fastrand::Rng::with_seed(seed))
     }
     pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        self.0.u64(..)
     }
     /// Uniform in [-1, 1).
     pub fn sample(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        self.0.f32() * 2.0 - 1.0
     }
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
+        self.0.usize(..n)
     }
 }
 
