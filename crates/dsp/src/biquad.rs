@@ -7,8 +7,15 @@ use std::f64::consts::PI;
 
 use crate::ConfigError;
 
-/// The eight filter shapes of the Audio-EQ-Cookbook.
+/// The eight filter shapes of the Audio-EQ-Cookbook. With the `serde`
+/// feature they read and write as `lowpass`, `highpass`, `bandpass`,
+/// `notch`, `peaking`, `lowshelf`, `highshelf` and `allpass`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "lowercase")
+)]
 pub enum FilterType {
     /// Second-order low pass (-12 dB/octave).
     LowPass,

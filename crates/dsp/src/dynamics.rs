@@ -55,7 +55,16 @@ pub enum Detection {
 }
 
 /// Compressor settings. [`CompressorSettings::validate`] gives the ranges.
+///
+/// With the `serde` feature a config file gives any of the fields (the rest
+/// take [`CompressorSettings::default`]'s values), with the detection
+/// written as `rms = true` or `false`.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(default, deny_unknown_fields)
+)]
 pub struct CompressorSettings {
     /// Level above which gain is reduced, in dBFS (-60 to 0).
     pub threshold_db: f32,
@@ -70,12 +79,28 @@ pub struct CompressorSettings {
     /// Gain added after compression, in dB (-24 to +24).
     pub makeup_db: f32,
     /// Peak or RMS detection.
+    #[cfg_attr(feature = "serde", serde(rename = "rms", with = "detection_as_rms"))]
     pub detection: Detection,
     /// One detector for all channels (the loudest drives the gain), so the
     /// stereo image does not move; `false` compresses each channel alone.
     pub stereo_link: bool,
     /// RMS averaging time, in ms (0.1 to 300).
     pub rms_window_ms: f32,
+}
+
+/// `detection` as the config files write it: `rms = true` or `false`.
+#[cfg(feature = "serde")]
+mod detection_as_rms {
+    use super::Detection;
+
+    pub fn serialize<S: serde::Serializer>(d: &Detection, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bool(*d == Detection::Rms)
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Detection, D::Error> {
+        let rms = <bool as serde::Deserialize>::deserialize(d)?;
+        Ok(if rms { Detection::Rms } else { Detection::Peak })
+    }
 }
 
 impl Default for CompressorSettings {

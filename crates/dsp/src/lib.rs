@@ -19,6 +19,10 @@
 //! | [`sample`] | what counts as a usable sample, and what nodes do with the rest |
 //! | [`alloc_probe`] | per-thread allocation counting for zero-allocation tests |
 //!
+//! With the `serde` feature, the settings that config files hold
+//! ([`biquad::FilterType`], [`dynamics::CompressorSettings`]) derive
+//! `Serialize` and `Deserialize`.
+//!
 //! ## The real-time contract
 //! `prepare` is the only place that allocates. `process` never allocates,
 //! locks, blocks, does I/O or panics, and NaN or Inf input never leaves a

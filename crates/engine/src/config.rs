@@ -124,7 +124,7 @@ pub struct TrackConfig {
     pub eq: Vec<EqBandConfig>,
     /// Compressor insert after the EQ (none: no compressor).
     #[serde(default)]
-    pub compressor: Option<CompressorConfig>,
+    pub compressor: Option<CompressorSettings>,
 }
 
 /// One EQ band.
@@ -133,7 +133,7 @@ pub struct TrackConfig {
 pub struct EqBandConfig {
     /// lowpass, highpass, bandpass, notch, peaking, lowshelf, highshelf or allpass.
     #[serde(rename = "type")]
-    pub kind: FilterKind,
+    pub kind: FilterType,
     /// Centre or corner frequency, Hz.
     pub frequency_hz: f32,
     /// Q (default 0.707).
@@ -148,39 +148,9 @@ fn default_q() -> f32 {
     std::f32::consts::FRAC_1_SQRT_2
 }
 
-/// The filter types, as written in a config file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-#[allow(missing_docs)]
-pub enum FilterKind {
-    Lowpass,
-    Highpass,
-    Bandpass,
-    Notch,
-    Peaking,
-    Lowshelf,
-    Highshelf,
-    Allpass,
-}
-
-impl From<FilterKind> for FilterType {
-    fn from(k: FilterKind) -> Self {
-        match k {
-            FilterKind::Lowpass => FilterType::LowPass,
-            FilterKind::Highpass => FilterType::HighPass,
-            FilterKind::Bandpass => FilterType::BandPass,
-            FilterKind::Notch => FilterType::Notch,
-            FilterKind::Peaking => FilterType::Peaking,
-            FilterKind::Lowshelf => FilterType::LowShelf,
-            FilterKind::Highshelf => FilterType::HighShelf,
-            FilterKind::Allpass => FilterType::AllPass,
-        }
-    }
-}
-
 impl EqBandConfig {
     /// A band.
-    pub fn new(kind: FilterKind, frequency_hz: f32, q: f32, gain_db: f32) -> Self {
+    pub fn new(kind: FilterType, frequency_hz: f32, q: f32, gain_db: f32) -> Self {
         Self {
             kind,
             frequency_hz,
@@ -191,63 +161,7 @@ impl EqBandConfig {
 
     /// The DSP settings.
     pub fn settings(&self) -> BandSettings {
-        BandSettings::new(self.kind.into(), self.frequency_hz, self.q, self.gain_db)
-    }
-}
-
-/// Compressor settings as written in a config file; missing fields take
-/// [`CompressorSettings::default`]'s values.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct CompressorConfig {
-    /// dBFS (-60 to 0).
-    pub threshold_db: f32,
-    /// 1 to 100.
-    pub ratio: f32,
-    /// dB (0 to 24).
-    pub knee_db: f32,
-    /// ms (0.01 to 500).
-    pub attack_ms: f32,
-    /// ms (1 to 5000).
-    pub release_ms: f32,
-    /// dB (-24 to 24).
-    pub makeup_db: f32,
-    /// RMS detection instead of peak.
-    pub rms: bool,
-}
-
-impl Default for CompressorConfig {
-    fn default() -> Self {
-        let d = CompressorSettings::default();
-        Self {
-            threshold_db: d.threshold_db,
-            ratio: d.ratio,
-            knee_db: d.knee_db,
-            attack_ms: d.attack_ms,
-            release_ms: d.release_ms,
-            makeup_db: d.makeup_db,
-            rms: false,
-        }
-    }
-}
-
-impl CompressorConfig {
-    /// The DSP settings.
-    pub fn settings(&self) -> CompressorSettings {
-        CompressorSettings {
-            threshold_db: self.threshold_db,
-            ratio: self.ratio,
-            knee_db: self.knee_db,
-            attack_ms: self.attack_ms,
-            release_ms: self.release_ms,
-            makeup_db: self.makeup_db,
-            detection: if self.rms {
-                Detection::Rms
-            } else {
-                Detection::Peak
-            },
-            ..CompressorSettings::default()
-        }
+        BandSettings::new(self.kind, self.frequency_hz, self.q, self.gain_db)
     }
 }
 
@@ -268,9 +182,9 @@ impl Default for MasterConfig {
         Self {
             gain_db: 0.0,
             eq: vec![
-                EqBandConfig::new(FilterKind::Highpass, 25.0, 0.707, 0.0),
-                EqBandConfig::new(FilterKind::Peaking, 320.0, 0.9, -1.5),
-                EqBandConfig::new(FilterKind::Highshelf, 9_000.0, 0.707, 1.0),
+                EqBandConfig::new(FilterType::HighPass, 25.0, 0.707, 0.0),
+                EqBandConfig::new(FilterType::Peaking, 320.0, 0.9, -1.5),
+                EqBandConfig::new(FilterType::HighShelf, 9_000.0, 0.707, 1.0),
             ],
             limiter: LimiterConfig::default(),
         }
@@ -470,7 +384,7 @@ impl TrackRole {
     }
 
     fn strip(self, index: usize, input_channel: usize) -> TrackConfig {
-        use FilterKind::*;
+        use FilterType::*;
         let copy = index / Self::BAND.len();
         let name = if copy == 0 {
             self.name().to_string()
@@ -479,16 +393,17 @@ impl TrackRole {
         };
         // Spread the copies in a large session across the stereo field.
         let spread = [0.0, -0.5, 0.5, -0.25][copy % 4];
-        let (gain_db, pan, eq, comp): (f32, f32, Vec<EqBandConfig>, CompressorConfig) = match self {
+        let (gain_db, pan, eq, comp): (f32, f32, Vec<EqBandConfig>, CompressorSettings) = match self
+        {
             TrackRole::Kick => (
                 -4.0,
                 0.0,
                 vec![
-                    EqBandConfig::new(Highpass, 30.0, 0.707, 0.0),
+                    EqBandConfig::new(HighPass, 30.0, 0.707, 0.0),
                     EqBandConfig::new(Peaking, 60.0, 1.2, 3.0),
                     EqBandConfig::new(Peaking, 350.0, 1.5, -4.0),
                 ],
-                CompressorConfig {
+                CompressorSettings {
                     threshold_db: -14.0,
                     ratio: 4.0,
                     attack_ms: 3.0,
@@ -500,11 +415,11 @@ impl TrackRole {
                 -6.0,
                 0.05,
                 vec![
-                    EqBandConfig::new(Highpass, 90.0, 0.707, 0.0),
+                    EqBandConfig::new(HighPass, 90.0, 0.707, 0.0),
                     EqBandConfig::new(Peaking, 200.0, 1.0, 2.0),
-                    EqBandConfig::new(Highshelf, 6_000.0, 0.707, 2.0),
+                    EqBandConfig::new(HighShelf, 6_000.0, 0.707, 2.0),
                 ],
-                CompressorConfig {
+                CompressorSettings {
                     threshold_db: -16.0,
                     ratio: 3.0,
                     attack_ms: 5.0,
@@ -516,10 +431,10 @@ impl TrackRole {
                 -12.0,
                 0.3,
                 vec![
-                    EqBandConfig::new(Highpass, 400.0, 0.707, 0.0),
-                    EqBandConfig::new(Highshelf, 8_000.0, 0.707, 1.5),
+                    EqBandConfig::new(HighPass, 400.0, 0.707, 0.0),
+                    EqBandConfig::new(HighShelf, 8_000.0, 0.707, 1.5),
                 ],
-                CompressorConfig {
+                CompressorSettings {
                     threshold_db: -20.0,
                     ratio: 2.0,
                     attack_ms: 1.0,
@@ -531,16 +446,16 @@ impl TrackRole {
                 -6.0,
                 0.0,
                 vec![
-                    EqBandConfig::new(Highpass, 35.0, 0.707, 0.0),
-                    EqBandConfig::new(Lowshelf, 100.0, 0.707, 2.0),
-                    EqBandConfig::new(Lowpass, 4_000.0, 0.707, 0.0),
+                    EqBandConfig::new(HighPass, 35.0, 0.707, 0.0),
+                    EqBandConfig::new(LowShelf, 100.0, 0.707, 2.0),
+                    EqBandConfig::new(LowPass, 4_000.0, 0.707, 0.0),
                 ],
-                CompressorConfig {
+                CompressorSettings {
                     threshold_db: -18.0,
                     ratio: 4.0,
                     attack_ms: 10.0,
                     release_ms: 150.0,
-                    rms: true,
+                    detection: Detection::Rms,
                     ..Default::default()
                 },
             ),
@@ -548,15 +463,15 @@ impl TrackRole {
                 -9.0,
                 -0.3,
                 vec![
-                    EqBandConfig::new(Highpass, 120.0, 0.707, 0.0),
+                    EqBandConfig::new(HighPass, 120.0, 0.707, 0.0),
                     EqBandConfig::new(Peaking, 2_500.0, 1.0, 1.5),
                 ],
-                CompressorConfig {
+                CompressorSettings {
                     threshold_db: -20.0,
                     ratio: 2.5,
                     attack_ms: 15.0,
                     release_ms: 200.0,
-                    rms: true,
+                    detection: Detection::Rms,
                     ..Default::default()
                 },
             ),
@@ -564,15 +479,15 @@ impl TrackRole {
                 -14.0,
                 -0.6,
                 vec![
-                    EqBandConfig::new(Highpass, 180.0, 0.707, 0.0),
-                    EqBandConfig::new(Lowpass, 7_000.0, 0.707, 0.0),
+                    EqBandConfig::new(HighPass, 180.0, 0.707, 0.0),
+                    EqBandConfig::new(LowPass, 7_000.0, 0.707, 0.0),
                 ],
-                CompressorConfig {
+                CompressorSettings {
                     threshold_db: -24.0,
                     ratio: 2.0,
                     attack_ms: 30.0,
                     release_ms: 300.0,
-                    rms: true,
+                    detection: Detection::Rms,
                     ..Default::default()
                 },
             ),
@@ -580,11 +495,11 @@ impl TrackRole {
                 -8.0,
                 0.35,
                 vec![
-                    EqBandConfig::new(Highpass, 200.0, 0.707, 0.0),
+                    EqBandConfig::new(HighPass, 200.0, 0.707, 0.0),
                     EqBandConfig::new(Peaking, 3_000.0, 1.4, 2.0),
                     EqBandConfig::new(Notch, 5_500.0, 4.0, 0.0),
                 ],
-                CompressorConfig {
+                CompressorSettings {
                     threshold_db: -18.0,
                     ratio: 3.0,
                     attack_ms: 8.0,
@@ -596,15 +511,15 @@ impl TrackRole {
                 -24.0,
                 0.6,
                 vec![
-                    EqBandConfig::new(Bandpass, 1_500.0, 0.5, 0.0),
-                    EqBandConfig::new(Lowpass, 9_000.0, 0.707, 0.0),
+                    EqBandConfig::new(BandPass, 1_500.0, 0.5, 0.0),
+                    EqBandConfig::new(LowPass, 9_000.0, 0.707, 0.0),
                 ],
-                CompressorConfig {
+                CompressorSettings {
                     threshold_db: -30.0,
                     ratio: 2.0,
                     attack_ms: 20.0,
                     release_ms: 250.0,
-                    rms: true,
+                    detection: Detection::Rms,
                     ..Default::default()
                 },
             ),
@@ -648,15 +563,15 @@ impl EngineConfig {
                     gain_db: 0.0,
                     pan: 0.0,
                     eq: vec![
-                        EqBandConfig::new(FilterKind::Highpass, 30.0, 0.707, 0.0),
-                        EqBandConfig::new(FilterKind::Peaking, 2_000.0, 0.8, 1.0),
+                        EqBandConfig::new(FilterType::HighPass, 30.0, 0.707, 0.0),
+                        EqBandConfig::new(FilterType::Peaking, 2_000.0, 0.8, 1.0),
                     ],
-                    compressor: Some(CompressorConfig {
+                    compressor: Some(CompressorSettings {
                         threshold_db: -16.0,
                         ratio: 2.0,
                         attack_ms: 10.0,
                         release_ms: 150.0,
-                        rms: true,
+                        detection: Detection::Rms,
                         ..Default::default()
                     }),
                 },
@@ -829,8 +744,7 @@ impl EngineConfig {
                 .map_err(|e| EngineError::config(ctx(), e))?;
             check_bands(&t.eq, self.sample_rate, &ctx())?;
             if let Some(c) = &t.compressor {
-                c.settings()
-                    .validate()
+                c.validate()
                     .map_err(|e| EngineError::config(format!("{} compressor", ctx()), e))?;
             }
         }

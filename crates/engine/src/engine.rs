@@ -309,7 +309,7 @@ impl Engine {
             };
             let compressor = match &t.compressor {
                 Some(c) => {
-                    let mut comp = Compressor::new(c.settings())
+                    let mut comp = Compressor::new(*c)
                         .map_err(|e| EngineError::config(format!("{} compressor", ctx()), e))?;
                     comp.prepare(&mono)?;
                     Some(comp)

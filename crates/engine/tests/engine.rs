@@ -267,6 +267,33 @@ fn a_full_toml_config_builds_and_runs() {
     assert!(engine.stats().midi_note_ons > 0);
 }
 
+#[test]
+fn config_files_are_read_into_the_dsp_types_themselves() {
+    use kmidi_dsp::biquad::FilterType;
+    use kmidi_dsp::dynamics::{CompressorSettings, Detection};
+    let config = EngineConfig::from_toml_str(
+        "[[track]]\neq = [{ type = \"lowshelf\", frequency_hz = 120.0, gain_db = 2.0 }]\n\
+         compressor = { ratio = 3.0, rms = true, stereo_link = false }\n",
+    )
+    .unwrap();
+    let t = &config.tracks[0];
+    assert_eq!(t.eq[0].kind, FilterType::LowShelf);
+    let c = t.compressor.unwrap();
+    assert_eq!(
+        c,
+        CompressorSettings {
+            ratio: 3.0,
+            detection: Detection::Rms,
+            stereo_link: false,
+            ..CompressorSettings::default()
+        }
+    );
+    // `rms` still takes a boolean, as before the DSP types were read
+    // directly.
+    let e = config_error("[[track]]\ncompressor = { rms = \"yes\" }\n");
+    assert!(e.contains("<config>:2:"), "{e}");
+}
+
 fn config_error(text: &str) -> String {
     EngineConfig::from_toml_str(text).unwrap_err().to_string()
 }

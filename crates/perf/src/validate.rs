@@ -121,7 +121,7 @@ fn node_reports(source: &EngineSource, suite: &Suite) -> Vec<Report> {
             })));
         }
         if let Some(c) = &track.compressor {
-            let settings = c.settings();
+            let settings = *c;
             let name = format!("track {i} (\"{}\") compressor", track.name);
             out.push(suite.check_in_place(&Subject::in_place(name, move |_| {
                 Compressor::new(settings).ok()
