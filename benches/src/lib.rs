@@ -66,11 +66,11 @@ pub fn criterion_config() -> Criterion {
 /// `target/criterion/<bench id>/profile/flamegraph.svg`
 /// (`scripts/bench.sh flamegraph` does this and lists the files).
 pub mod profiling {
-    use std::fs;
     use std::io::Write;
     use std::path::Path;
 
     use criterion::profiler::Profiler;
+    use kmidi_dsp::atomic_file::{AtomicFile, write_atomic};
 
     /// Samples the benchmark thread while Criterion profiles it.
     pub struct FlamegraphProfiler {
@@ -122,15 +122,14 @@ pub mod profiling {
                 }
             };
             let path = benchmark_dir.join("flamegraph.svg");
-            let tmp = benchmark_dir.join("flamegraph.svg.tmp");
-            let written = fs::create_dir_all(benchmark_dir)
-                .and_then(|()| fs::File::create(&tmp))
+            let written = AtomicFile::create(&path)
                 .map_err(|e| e.to_string())
-                .and_then(|mut f| {
+                .and_then(|(pending, mut f)| {
                     report.flamegraph(&mut f).map_err(|e| e.to_string())?;
-                    f.flush().map_err(|e| e.to_string())
-                })
-                .and_then(|()| fs::rename(&tmp, &path).map_err(|e| e.to_string()));
+                    f.flush().map_err(|e| e.to_string())?;
+                    drop(f);
+                    pending.commit().map_err(|e| e.to_string())
+                });
             match written {
                 Ok(()) => eprintln!("flamegraph: {}", path.display()),
                 Err(e) => eprintln!("flamegraph: cannot write {}: {e}", path.display()),
@@ -151,8 +150,7 @@ pub mod profiling {
                 folded.push_str(&format!("{line} {count}\n"));
             }
             let folded_path = benchmark_dir.join("stacks.folded");
-            let tmp = benchmark_dir.join("stacks.folded.tmp");
-            if let Err(e) = fs::write(&tmp, folded).and_then(|()| fs::rename(&tmp, &folded_path)) {
+            if let Err(e) = write_atomic(&folded_path, folded.as_bytes()) {
                 eprintln!("flamegraph: cannot write {}: {e}", folded_path.display());
             }
         }

@@ -18,6 +18,7 @@
 //! | [`true_peak`] | inter-sample peaks: BS.1770-4 interpolation, the true-peak limiter's filters |
 //! | [`sample`] | what counts as a usable sample, and what nodes do with the rest |
 //! | [`alloc_probe`] | per-thread allocation counting for zero-allocation tests |
+//! | [`atomic_file`] | files users keep, written whole or not at all (not for the audio thread) |
 //!
 //! With the `serde` feature, the settings that config files hold
 //! ([`biquad::FilterType`], [`dynamics::CompressorSettings`]) derive
@@ -55,6 +56,7 @@
 #![warn(missing_docs)]
 
 pub mod alloc_probe;
+pub mod atomic_file;
 pub mod biquad;
 mod buffer;
 pub mod denormal;

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use kmidi_dsp::AudioBuffer;
+use kmidi_dsp::atomic_file::AtomicFile;
 
 use crate::EngineError;
 use crate::config::{EngineConfig, MAX_INPUT_CHANNELS};
@@ -287,8 +288,10 @@ impl std::str::FromStr for OutputFormat {
 /// [`finish`](Self::finish).
 pub struct WavSink {
     target: PathBuf,
-    temp: PathBuf,
+    /// Dropped before `pending`, so the file is closed before an
+    /// unfinished one is removed.
     writer: Option<hound::WavWriter<std::io::BufWriter<File>>>,
+    pending: Option<AtomicFile>,
     format: OutputFormat,
     channels: usize,
     interleaved: Vec<f32>,
@@ -315,11 +318,6 @@ impl WavSink {
         format: OutputFormat,
     ) -> Result<Self, EngineError> {
         let target = path.as_ref().to_path_buf();
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "out.wav".into());
-        let temp = target.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
         let (bits, sample_format) = match format {
             OutputFormat::Int16 => (16, hound::SampleFormat::Int),
             OutputFormat::Int24 => (24, hound::SampleFormat::Int),
@@ -332,11 +330,13 @@ impl WavSink {
             bits_per_sample: bits,
             sample_format,
         };
-        let writer = hound::WavWriter::create(&temp, spec)
+        let (pending, file) = AtomicFile::create(&target)
+            .map_err(|e| EngineError::wav(&target, format!("cannot write: {e}")))?;
+        let writer = hound::WavWriter::new(std::io::BufWriter::new(file), spec)
             .map_err(|e| EngineError::wav(&target, format!("cannot write: {}", wav_error(e))))?;
         Ok(Self {
             target,
-            temp,
+            pending: Some(pending),
             writer: Some(writer),
             format,
             channels,
@@ -394,19 +394,12 @@ impl WavSink {
                 EngineError::wav(&self.target, format!("write failed: {}", wav_error(e)))
             })?;
         }
-        std::fs::rename(&self.temp, &self.target)
-            .map_err(|e| EngineError::wav(&self.target, format!("cannot move into place: {e}")))?;
-        Ok(self.target.clone())
-    }
-}
-
-impl Drop for WavSink {
-    fn drop(&mut self) {
-        // Not finished: remove the partial temporary file.
-        if self.writer.is_some() {
-            self.writer = None;
-            let _ = std::fs::remove_file(&self.temp);
+        if let Some(pending) = self.pending.take() {
+            pending.commit().map_err(|e| {
+                EngineError::wav(&self.target, format!("cannot move into place: {e}"))
+            })?;
         }
+        Ok(self.target.clone())
     }
 }
 

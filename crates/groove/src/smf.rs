@@ -836,21 +836,7 @@ impl MidiFile {
             path: path.display().to_string(),
             detail: e.to_string(),
         };
-        let file_name = path.file_name().ok_or_else(|| GrooveError::Io {
-            path: path.display().to_string(),
-            detail: "not a file path".into(),
-        })?;
-        let tmp = path.with_file_name(format!(
-            ".{}.tmp-{}",
-            file_name.to_string_lossy(),
-            std::process::id()
-        ));
-        std::fs::write(&tmp, &bytes).map_err(io)?;
-        if let Err(e) = std::fs::rename(&tmp, path) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(io(e));
-        }
-        Ok(())
+        kmidi_dsp::atomic_file::write_atomic(path, &bytes).map_err(io)
     }
 }
 

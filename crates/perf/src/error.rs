@@ -67,18 +67,6 @@ impl PerfError {
 /// # Errors
 /// [`PerfError::File`] naming `path`.
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), PerfError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| PerfError::file(dir, e))?;
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let temp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let result = std::fs::write(&temp, bytes).and_then(|()| std::fs::rename(&temp, path));
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&temp);
-        return Err(PerfError::file(path, format!("cannot write: {e}")));
-    }
-    Ok(())
+    kmidi_dsp::atomic_file::write_atomic(path, bytes)
+        .map_err(|e| PerfError::file(path, format!("cannot write: {e}")))
 }

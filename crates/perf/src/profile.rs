@@ -62,7 +62,11 @@ pub fn heap_profile(
 ) -> Result<(PathBuf, HeapTotals, RunResult), PerfError> {
     std::fs::create_dir_all(out_dir).map_err(|e| PerfError::file(out_dir, e))?;
     let path = out_dir.join("dhat-heap.json");
-    let temp = out_dir.join(format!(".dhat-heap.json.{}.tmp", std::process::id()));
+    // dhat writes the file itself, to the pending file's path.
+    let (pending, file) =
+        kmidi_dsp::atomic_file::AtomicFile::create(&path).map_err(|e| PerfError::file(&path, e))?;
+    drop(file);
+    let temp = pending.temp_path().to_path_buf();
     set_heap_profiling(true);
     let profiler = dhat::Profiler::builder().file_name(&temp).build();
     let result = run(spec, &mut |_| {});
@@ -71,12 +75,11 @@ pub fn heap_profile(
     set_heap_profiling(false);
     let result = result?;
     if stats.total_blocks == 0 {
-        let _ = std::fs::remove_file(&temp);
         return Err(PerfError::Profiler(
             "dhat saw no allocations: the binary's global allocator is not kmidi_perf::alloc::LabAllocator".into(),
         ));
     }
-    std::fs::rename(&temp, &path).map_err(|e| PerfError::file(&path, e))?;
+    pending.commit().map_err(|e| PerfError::file(&path, e))?;
     let _ = std::io::stderr().flush();
     Ok((
         path,
