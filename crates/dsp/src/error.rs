@@ -154,3 +154,61 @@ impl ConfigError {
         Ok(value)
     }
 }
+
+/// An underlying error kept as an error's [`source`](std::error::Error::source),
+/// not flattened into its message. Cheap to clone (shared), and compared by
+/// its message, so the error enums that hold one stay `Clone + PartialEq`.
+///
+/// ```
+/// use std::error::Error;
+/// use kmidi_dsp::Cause;
+///
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("cannot read {path}")]
+/// struct ReadError {
+///     path: String,
+///     #[source]
+///     cause: Cause,
+/// }
+///
+/// let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+/// let e = ReadError { path: "a.mid".into(), cause: Cause::new(io) };
+/// let source = e.source().unwrap();
+/// assert_eq!(source.to_string(), "no such file");
+/// let io = source.downcast_ref::<Cause>().unwrap().get().downcast_ref::<std::io::Error>();
+/// assert_eq!(io.unwrap().kind(), std::io::ErrorKind::NotFound);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Cause(std::sync::Arc<dyn std::error::Error + Send + Sync>);
+
+impl Cause {
+    /// Keeps `error`.
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(error))
+    }
+
+    /// The error kept (downcast it to its own type).
+    pub fn get(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for Cause {}

@@ -76,6 +76,6 @@ mod spec;
 pub mod true_peak;
 
 pub use buffer::AudioBuffer;
-pub use error::ConfigError;
+pub use error::{Cause, ConfigError};
 pub use processor::{BufferProcessor, FrameMapping, InPlace, IoLayout, ProcessError, Processor};
 pub use spec::{MAX_BLOCK_FRAMES, MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, StreamSpec};

@@ -53,6 +53,9 @@ pub enum EngineError {
         path: PathBuf,
         /// What went wrong.
         detail: String,
+        /// The underlying error (hound's or the OS's), when there was one.
+        #[source]
+        source: Option<kmidi_dsp::Cause>,
     },
 }
 
@@ -68,6 +71,20 @@ impl EngineError {
         EngineError::Wav {
             path: path.to_path_buf(),
             detail: detail.to_string(),
+            source: None,
+        }
+    }
+
+    /// A [`EngineError::Wav`] that keeps `source`.
+    pub(crate) fn wav_caused(
+        path: &std::path::Path,
+        detail: impl std::fmt::Display,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        EngineError::Wav {
+            path: path.to_path_buf(),
+            detail: detail.to_string(),
+            source: Some(kmidi_dsp::Cause::new(source)),
         }
     }
 }

@@ -83,7 +83,7 @@ impl WavSource {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, EngineError> {
         let path = path.as_ref();
         let reader = hound::WavReader::open(path).map_err(|e| {
-            let detail = match e {
+            let detail = match &e {
                 // The file opened but its header did not parse.
                 hound::Error::IoError(io) if path.is_file() => {
                     format!("not a valid WAV file: its header is cut short or corrupt ({io})")
@@ -91,7 +91,7 @@ impl WavSource {
                 hound::Error::IoError(io) => format!("cannot read: {io}"),
                 other => wav_error(other),
             };
-            EngineError::wav(path, detail)
+            EngineError::wav_caused(path, detail, e)
         })?;
         let spec = reader.spec();
         let format = match (spec.sample_format, spec.bits_per_sample) {
@@ -168,13 +168,21 @@ impl WavSource {
         let left = (self.info.frames - self.read) as usize;
         let n = want.min(left);
         let path = &self.path;
+        let at = self.read;
         let truncated = |detail: String| {
             EngineError::wav(
                 path,
+                format!("corrupt or truncated sample data at frame {at}: {detail}"),
+            )
+        };
+        let unreadable = |e: hound::Error| {
+            EngineError::wav_caused(
+                path,
                 format!(
-                    "corrupt or truncated sample data at frame {}: {detail}",
-                    self.read
+                    "corrupt or truncated sample data at frame {at}: {}",
+                    wav_error(&e)
                 ),
+                e,
             )
         };
         match self.info.format {
@@ -185,7 +193,7 @@ impl WavSource {
                         let s = it
                             .next()
                             .ok_or_else(|| truncated("the file ends early".into()))?
-                            .map_err(|e| truncated(wav_error(e)))?;
+                            .map_err(unreadable)?;
                         if !s.is_finite() {
                             return Err(EngineError::wav(
                                 path,
@@ -208,7 +216,7 @@ impl WavSource {
                         let s = it
                             .next()
                             .ok_or_else(|| truncated("the file ends early".into()))?
-                            .map_err(|e| truncated(wav_error(e)))?;
+                            .map_err(unreadable)?;
                         block.channel_mut(ch)[f] = s as f32 * scale;
                     }
                 }
@@ -244,7 +252,7 @@ impl WavSource {
     }
 }
 
-fn wav_error(e: hound::Error) -> String {
+fn wav_error(e: &hound::Error) -> String {
     match e {
         hound::Error::IoError(io) => io.to_string(),
         hound::Error::FormatError(m) => format!("not a valid WAV file ({m})"),
@@ -331,9 +339,10 @@ impl WavSink {
             sample_format,
         };
         let (pending, file) = AtomicFile::create(&target)
-            .map_err(|e| EngineError::wav(&target, format!("cannot write: {e}")))?;
-        let writer = hound::WavWriter::new(std::io::BufWriter::new(file), spec)
-            .map_err(|e| EngineError::wav(&target, format!("cannot write: {}", wav_error(e))))?;
+            .map_err(|e| EngineError::wav_caused(&target, format!("cannot write: {e}"), e))?;
+        let writer = hound::WavWriter::new(std::io::BufWriter::new(file), spec).map_err(|e| {
+            EngineError::wav_caused(&target, format!("cannot write: {}", wav_error(&e)), e)
+        })?;
         Ok(Self {
             target,
             pending: Some(pending),
@@ -357,8 +366,9 @@ impl WavSink {
             return Ok(());
         };
         let target = &self.target;
-        let err =
-            |e: hound::Error| EngineError::wav(target, format!("write failed: {}", wav_error(e)));
+        let err = |e: hound::Error| {
+            EngineError::wav_caused(target, format!("write failed: {}", wav_error(&e)), e)
+        };
         let n = range.len();
         self.interleaved.resize(n * self.channels, 0.0);
         for f in 0..n {
@@ -391,12 +401,12 @@ impl WavSink {
     pub fn finish(mut self) -> Result<PathBuf, EngineError> {
         if let Some(w) = self.writer.take() {
             w.finalize().map_err(|e| {
-                EngineError::wav(&self.target, format!("write failed: {}", wav_error(e)))
+                EngineError::wav_caused(&self.target, format!("write failed: {}", wav_error(&e)), e)
             })?;
         }
         if let Some(pending) = self.pending.take() {
             pending.commit().map_err(|e| {
-                EngineError::wav(&self.target, format!("cannot move into place: {e}"))
+                EngineError::wav_caused(&self.target, format!("cannot move into place: {e}"), e)
             })?;
         }
         Ok(self.target.clone())

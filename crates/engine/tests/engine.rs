@@ -495,6 +495,14 @@ fn a_corrupt_or_missing_wav_is_a_clear_error_and_keeps_the_old_output() {
     assert!(matches!(e, Err(EngineError::Wav { .. })), "{e:?}");
     assert_eq!(std::fs::read(&output).unwrap(), b"precious");
     assert_eq!(temp_files(dir.path()), 0);
+    // The reader's own error is kept as the source, not only as text.
+    let e = kmidi_engine::render::WavSource::open(dir.path().join("absent.wav")).unwrap_err();
+    let source = std::error::Error::source(&e).expect("hound's error is kept");
+    let cause = source.downcast_ref::<kmidi_dsp::Cause>().expect("a Cause");
+    assert!(
+        matches!(cause.get().downcast_ref::<hound::Error>(), Some(hound::Error::IoError(io)) if io.kind() == std::io::ErrorKind::NotFound),
+        "{e:?}"
+    );
 }
 
 #[test]

@@ -2,6 +2,17 @@
 
 use thiserror::Error;
 
+impl GrooveError {
+    /// A [`GrooveError::Io`] keeping the OS error as its source.
+    pub(crate) fn io(action: &'static str, path: &std::path::Path, e: std::io::Error) -> Self {
+        GrooveError::Io {
+            action,
+            path: path.display().to_string(),
+            source: kmidi_dsp::Cause::new(e),
+        }
+    }
+}
+
 /// What went wrong, with what was allowed.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum GrooveError {
@@ -29,13 +40,15 @@ pub enum GrooveError {
         /// What was wrong, from the parser.
         detail: String,
     },
-    /// A file could not be written.
-    #[error("cannot write {path}: {detail}")]
+    /// A file could not be read or written.
+    #[error("cannot {action} {path}: {source}")]
     Io {
+        /// "read" or "write".
+        action: &'static str,
         /// The path.
         path: String,
-        /// The OS error.
-        detail: String,
+        /// The OS error, kept (its message is the end of this one's).
+        source: kmidi_dsp::Cause,
     },
 }
 

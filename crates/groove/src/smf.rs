@@ -612,10 +612,7 @@ impl MidiFile {
     /// [`GrooveError::Io`] if it cannot be read, else as [`parse`](Self::parse).
     pub fn load(path: impl AsRef<Path>) -> Result<Self, GrooveError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| GrooveError::Io {
-            path: path.display().to_string(),
-            detail: e.to_string(),
-        })?;
+        let bytes = std::fs::read(path).map_err(|e| GrooveError::io("read", path, e))?;
         Self::parse(&bytes).map_err(|e| match e {
             GrooveError::Smf { detail } => GrooveError::Smf {
                 detail: format!("{}: {detail}", path.display()),
@@ -832,11 +829,8 @@ impl MidiFile {
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), GrooveError> {
         let path = path.as_ref();
         let bytes = self.to_bytes()?;
-        let io = |e: std::io::Error| GrooveError::Io {
-            path: path.display().to_string(),
-            detail: e.to_string(),
-        };
-        kmidi_dsp::atomic_file::write_atomic(path, &bytes).map_err(io)
+        kmidi_dsp::atomic_file::write_atomic(path, &bytes)
+            .map_err(|e| GrooveError::io("write", path, e))
     }
 }
 

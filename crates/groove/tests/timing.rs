@@ -556,3 +556,20 @@ fn template_extracted_from_a_performance_recovers_it_within_one_tick() {
     assert_eq!(n, quantized);
     assert!(GrooveTemplate::extract("x", &performance, grid, 0).is_err());
 }
+
+#[test]
+fn a_missing_midi_file_keeps_the_os_error_as_its_source() {
+    use std::error::Error;
+    let e = kmidi_groove::smf::MidiFile::load("/no/such/dir/take.mid").unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("cannot read /no/such/dir/take.mid: "),
+        "{e}"
+    );
+    let cause = e.source().expect("the OS error is kept");
+    let io = cause
+        .downcast_ref::<kmidi_dsp::Cause>()
+        .and_then(|c| c.get().downcast_ref::<std::io::Error>())
+        .expect("an io::Error");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+}

@@ -282,7 +282,7 @@ pub fn run_ab(spec: &AbSpec) -> Result<Comparison, PerfError> {
     };
     let home = spec.out.join("criterion");
     if home.exists() {
-        std::fs::remove_dir_all(&home).map_err(|e| PerfError::file(&home, e))?;
+        std::fs::remove_dir_all(&home).map_err(|e| PerfError::caused(&home, e))?;
     }
     let mut pairs = Vec::new();
     for (name, a) in &base_exes {

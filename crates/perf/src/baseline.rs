@@ -99,7 +99,7 @@ struct SampleJson {
 const CRITERION_SHAPE: &str = "not a file of Criterion 0.5-0.8";
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, PerfError> {
-    let text = std::fs::read_to_string(path).map_err(|e| PerfError::file(path, e))?;
+    let text = std::fs::read_to_string(path).map_err(|e| PerfError::caused(path, e))?;
     serde_json::from_str(&text)
         .map_err(|e| PerfError::file(path, format!("{CRITERION_SHAPE}: {e}")))
 }
@@ -177,7 +177,7 @@ fn walk(
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(PerfError::file(dir, e)),
+        Err(e) => return Err(PerfError::caused(dir, e)),
     };
     let mut dirs: Vec<PathBuf> = entries
         .filter_map(Result::ok)
@@ -250,7 +250,7 @@ fn summary_number(v: &serde_json::Value, path: &Path, what: &str) -> Result<u64,
 }
 
 fn read_summary(path: &Path) -> Result<CountedBench, PerfError> {
-    let text = std::fs::read_to_string(path).map_err(|e| PerfError::file(path, e))?;
+    let text = std::fs::read_to_string(path).map_err(|e| PerfError::caused(path, e))?;
     let v: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| PerfError::file(path, format!("not a gungraun summary: {e}")))?;
     let shape = |what: &str| {

@@ -32,6 +32,9 @@ pub enum PerfError {
         path: PathBuf,
         /// What went wrong.
         detail: String,
+        /// The underlying error (the OS's, a parser's), when there was one.
+        #[source]
+        source: Option<kmidi_dsp::Cause>,
     },
     /// A profiler failed.
     #[error("profiler: {0}")]
@@ -44,6 +47,20 @@ impl PerfError {
         PerfError::File {
             path: path.into(),
             detail: detail.to_string().replace('\n', " "),
+            source: None,
+        }
+    }
+
+    /// A [`PerfError::File`] whose detail is `error`'s message, keeping
+    /// `error` as the source.
+    pub fn caused(
+        path: impl Into<PathBuf>,
+        error: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        PerfError::File {
+            path: path.into(),
+            detail: error.to_string().replace('\n', " "),
+            source: Some(kmidi_dsp::Cause::new(error)),
         }
     }
 
@@ -67,6 +84,9 @@ impl PerfError {
 /// # Errors
 /// [`PerfError::File`] naming `path`.
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), PerfError> {
-    kmidi_dsp::atomic_file::write_atomic(path, bytes)
-        .map_err(|e| PerfError::file(path, format!("cannot write: {e}")))
+    kmidi_dsp::atomic_file::write_atomic(path, bytes).map_err(|e| PerfError::File {
+        path: path.into(),
+        detail: format!("cannot write: {e}"),
+        source: Some(kmidi_dsp::Cause::new(e)),
+    })
 }

@@ -151,7 +151,7 @@ impl Fingerprint {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(PerfError::file(&path, e)),
+            Err(e) => return Err(PerfError::caused(&path, e)),
         };
         let fp: Self = serde_json::from_str(&text)
             .map_err(|e| PerfError::file(&path, format!("not a kmidi-perf fingerprint: {e}")))?;

@@ -155,7 +155,7 @@ pub struct History {
     path: PathBuf,
 }
 
-fn db_error(path: &Path, e: &rusqlite::Error) -> PerfError {
+fn db_error(path: &Path, e: rusqlite::Error) -> PerfError {
     use rusqlite::ErrorCode;
     let detail = match e.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => format!(
@@ -170,7 +170,11 @@ fn db_error(path: &Path, e: &rusqlite::Error) -> PerfError {
         }
         _ => format!("history database error: {e}"),
     };
-    PerfError::file(path, detail)
+    PerfError::File {
+        path: path.to_path_buf(),
+        detail,
+        source: Some(kmidi_dsp::Cause::new(e)),
+    }
 }
 
 /// A transaction holding the write lock from its start (IMMEDIATE), so
@@ -181,7 +185,7 @@ fn write_transaction<'c>(
     path: &Path,
 ) -> Result<rusqlite::Transaction<'c>, PerfError> {
     conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .map_err(|e| db_error(path, &e))
+        .map_err(|e| db_error(path, e))
 }
 
 impl History {
@@ -192,17 +196,17 @@ impl History {
     /// SQLite, or from a newer schema.
     pub fn open(path: &Path) -> Result<Self, PerfError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| PerfError::file(dir, e))?;
+            std::fs::create_dir_all(dir).map_err(|e| PerfError::caused(dir, e))?;
         }
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
         )
-        .map_err(|e| db_error(path, &e))?;
+        .map_err(|e| db_error(path, e))?;
         conn.busy_timeout(LOCK_WAIT)
-            .map_err(|e| db_error(path, &e))?;
+            .map_err(|e| db_error(path, e))?;
         conn.pragma_update(None, "foreign_keys", true)
-            .map_err(|e| db_error(path, &e))?;
+            .map_err(|e| db_error(path, e))?;
         let mut h = Self {
             conn,
             path: path.to_path_buf(),
@@ -223,9 +227,9 @@ impl History {
             ));
         }
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|e| db_error(path, &e))?;
+            .map_err(|e| db_error(path, e))?;
         conn.busy_timeout(LOCK_WAIT)
-            .map_err(|e| db_error(path, &e))?;
+            .map_err(|e| db_error(path, e))?;
         let h = Self {
             conn,
             path: path.to_path_buf(),
@@ -245,12 +249,12 @@ impl History {
     fn version(&self) -> Result<i64, PerfError> {
         self.conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| db_error(&self.path, &e))
+            .map_err(|e| db_error(&self.path, e))
     }
 
     fn migrate(&mut self) -> Result<(), PerfError> {
         let path = self.path.clone();
-        let err = |e: rusqlite::Error| db_error(&path, &e);
+        let err = |e: rusqlite::Error| db_error(&path, e);
         let tx = write_transaction(&mut self.conn, &path)?;
         let version: i64 = tx
             .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -282,7 +286,7 @@ impl History {
     /// [`PerfError::File`] naming the file; nothing is stored then.
     pub fn record(&mut self, run: &RunRecord) -> Result<i64, PerfError> {
         let path = self.path.clone();
-        let err = |e: rusqlite::Error| db_error(&path, &e);
+        let err = |e: rusqlite::Error| db_error(&path, e);
         let tx = write_transaction(&mut self.conn, &path)?;
         tx.execute(
             "INSERT INTO runs (git_commit, recorded_at, source, fingerprint) VALUES (?1, ?2, ?3, ?4)",
@@ -326,7 +330,7 @@ impl History {
     pub fn runs(&self) -> Result<i64, PerfError> {
         self.conn
             .query_row("SELECT COUNT(*) FROM runs", [], |r| r.get(0))
-            .map_err(|e| db_error(&self.path, &e))
+            .map_err(|e| db_error(&self.path, e))
     }
 
     /// Bench ids that have `metric`, sorted.
@@ -334,7 +338,7 @@ impl History {
     /// # Errors
     /// [`PerfError::File`] naming the file.
     pub fn benches(&self, metric: &str) -> Result<Vec<String>, PerfError> {
-        let err = |e: rusqlite::Error| db_error(&self.path, &e);
+        let err = |e: rusqlite::Error| db_error(&self.path, e);
         let mut s = self
             .conn
             .prepare("SELECT DISTINCT bench FROM metrics WHERE metric = ?1 ORDER BY bench")
@@ -350,7 +354,7 @@ impl History {
     /// # Errors
     /// [`PerfError::File`] naming the file.
     pub fn series(&self, bench: &str, metric: &str, last: usize) -> Result<Vec<Point>, PerfError> {
-        let err = |e: rusqlite::Error| db_error(&self.path, &e);
+        let err = |e: rusqlite::Error| db_error(&self.path, e);
         let mut s = self
             .conn
             .prepare(
@@ -553,6 +557,23 @@ pub fn sparkline(xs: &[f64]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_that_is_not_a_database_keeps_sqlites_error_as_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.sqlite");
+        std::fs::write(&path, vec![b'x'; 4096]).unwrap();
+        let Err(e) = History::open(&path) else {
+            panic!("a file that is not a database opened")
+        };
+        assert!(e.to_string().contains("not a SQLite database"), "{e}");
+        let source = std::error::Error::source(&e).expect("sqlite's error is kept");
+        let cause = source.downcast_ref::<kmidi_dsp::Cause>().unwrap();
+        assert!(
+            cause.get().downcast_ref::<rusqlite::Error>().is_some(),
+            "{e:?}"
+        );
+    }
 
     fn pts(xs: &[f64]) -> Vec<Point> {
         xs.iter()

@@ -60,11 +60,11 @@ pub fn heap_profile(
     spec: &RunSpec,
     out_dir: &Path,
 ) -> Result<(PathBuf, HeapTotals, RunResult), PerfError> {
-    std::fs::create_dir_all(out_dir).map_err(|e| PerfError::file(out_dir, e))?;
+    std::fs::create_dir_all(out_dir).map_err(|e| PerfError::caused(out_dir, e))?;
     let path = out_dir.join("dhat-heap.json");
     // dhat writes the file itself, to the pending file's path.
-    let (pending, file) =
-        kmidi_dsp::atomic_file::AtomicFile::create(&path).map_err(|e| PerfError::file(&path, e))?;
+    let (pending, file) = kmidi_dsp::atomic_file::AtomicFile::create(&path)
+        .map_err(|e| PerfError::caused(&path, e))?;
     drop(file);
     let temp = pending.temp_path().to_path_buf();
     set_heap_profiling(true);
@@ -79,7 +79,7 @@ pub fn heap_profile(
             "dhat saw no allocations: the binary's global allocator is not kmidi_perf::alloc::LabAllocator".into(),
         ));
     }
-    pending.commit().map_err(|e| PerfError::file(&path, e))?;
+    pending.commit().map_err(|e| PerfError::caused(&path, e))?;
     let _ = std::io::stderr().flush();
     Ok((
         path,

@@ -246,7 +246,7 @@ pub fn cmd_ab(args: &AbArgs, out: &VerdictOutput) -> Result<ExitCode, PerfError>
         filter: args.filter.clone(),
         rounds: args.rounds,
         quick: args.quick,
-        out: std::path::absolute(&args.out).map_err(|e| PerfError::file(&args.out, e))?,
+        out: std::path::absolute(&args.out).map_err(|e| PerfError::caused(&args.out, e))?,
         profile_seconds: args.profile_seconds,
         config: load_config(out.config.as_deref())?,
     };
@@ -400,7 +400,7 @@ fn read_document<T: for<'de> serde::Deserialize<'de>>(
     path: &Path,
     schema: &str,
 ) -> Result<T, PerfError> {
-    let text = std::fs::read_to_string(path).map_err(|e| PerfError::file(path, e))?;
+    let text = std::fs::read_to_string(path).map_err(|e| PerfError::caused(path, e))?;
     let v: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| PerfError::file(path, format!("not JSON: {e}")))?;
     if v["schema"] != schema {

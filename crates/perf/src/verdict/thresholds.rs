@@ -110,7 +110,7 @@ impl CompareConfig {
     /// # Errors
     /// [`PerfError::File`] with the line and column, or the rule at fault.
     pub fn from_file(path: &Path) -> Result<Self, PerfError> {
-        let text = std::fs::read_to_string(path).map_err(|e| PerfError::file(path, e))?;
+        let text = std::fs::read_to_string(path).map_err(|e| PerfError::caused(path, e))?;
         let file: CompareConfigFile = toml::from_str(&text).map_err(|e| {
             let at = e
                 .span()
