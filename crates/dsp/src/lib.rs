@@ -15,6 +15,7 @@
 //! | [`denormal`] | FTZ/DAZ guard for the audio thread |
 //! | [`param`] | lock-free parameters and linear ramps |
 //! | [`fastmath`] | polynomial `log2`/`exp2` accurate to 0.001 dB |
+//! | [`spectrum`] | the shared analysis front end: Hann window, real FFT, power spectrum, mel and log-spaced filterbanks |
 //! | [`true_peak`] | inter-sample peaks: BS.1770-4 interpolation, the true-peak limiter's filters |
 //! | [`sample`] | what counts as a usable sample, and what nodes do with the rest |
 //! | [`alloc_probe`] | per-thread allocation counting for zero-allocation tests |
@@ -73,6 +74,7 @@ pub mod ring;
 pub mod sample;
 pub mod simd;
 mod spec;
+pub mod spectrum;
 pub mod true_peak;
 
 pub use buffer::AudioBuffer;

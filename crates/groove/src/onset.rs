@@ -2,7 +2,7 @@
 //!
 //! [`OnsetDetector`] is a [`Processor`] that listens and leaves its input
 //! unchanged. Every hop (256 frames at 48 kHz, 5.3 ms) it takes a
-//! Hann-windowed 1024-point FFT (realfft; sizes scale with the sample
+//! Hann-windowed 1024-point FFT (kmidi_dsp::spectrum; sizes scale with the sample
 //! rate), maps the power spectrum onto 40 mel bands (30 Hz to 16 kHz),
 //! compresses it to log2, and computes the SuperFlux onset function: the
 //! positive difference of each band against a 3-band maximum filter of the
@@ -19,13 +19,9 @@
 //! `process` makes no allocation, at any block size. NaN, infinite and
 //! denormal samples are read as silence.
 
-use std::sync::Arc;
-
 use kmidi_dsp::fastmath::fast_log2;
-use kmidi_dsp::simd::dot;
+use kmidi_dsp::spectrum::{PowerSpectrum, TriangularBand, log_spaced_bands};
 use kmidi_dsp::{AudioBuffer, ConfigError, Processor, StreamSpec};
-use realfft::num_complex::Complex;
-use realfft::{RealFftPlanner, RealToComplex};
 
 const MAX_ONSETS: usize = 64;
 /// Analysis window, seconds (4096 points at 48 kHz): long enough that the
@@ -98,12 +94,6 @@ pub struct Onset {
     pub strength: f32,
 }
 
-/// A triangular mel filter: first FFT bin and its weights.
-struct BandFilter {
-    start: usize,
-    weights: Vec<f32>,
-}
-
 /// SuperFlux onset detection; see the [module docs](self).
 pub struct OnsetDetector {
     config: OnsetConfig,
@@ -117,13 +107,9 @@ pub struct OnsetDetector {
     ring: Vec<f32>,
     ring_pos: usize,
     since_hop: usize,
-    window: Vec<f32>,
-    fft: Option<Arc<dyn RealToComplex<f32>>>,
-    fft_in: Vec<f32>,
-    fft_out: Vec<Complex<f32>>,
-    scratch: Vec<Complex<f32>>,
-    power: Vec<f32>,
-    filters: Vec<BandFilter>,
+    /// The shared front end (Hann window, FFT, power), made in `prepare`.
+    spectrum: Option<PowerSpectrum>,
+    filters: Vec<TriangularBand>,
     /// The last `lag` frames of smoothed, compressed band magnitudes, one
     /// row each.
     history: Vec<f32>,
@@ -169,12 +155,7 @@ impl OnsetDetector {
             ring: Vec::new(),
             ring_pos: 0,
             since_hop: 0,
-            window: Vec::new(),
-            fft: None,
-            fft_in: Vec::new(),
-            fft_out: Vec::new(),
-            scratch: Vec::new(),
-            power: Vec::new(),
+            spectrum: None,
             filters: Vec::new(),
             history: Vec::new(),
             history_pos: 0,
@@ -239,33 +220,20 @@ impl OnsetDetector {
 
     fn analyse(&mut self) {
         let n = self.fft_size;
-        let (newer, older) = self.ring.split_at(self.ring_pos);
-        let split = older.len();
-        let (in_old, in_new) = self.fft_in.split_at_mut(split);
-        let (w_old, w_new) = self.window.split_at(split);
-        for ((o, &x), &w) in in_old.iter_mut().zip(older).zip(w_old) {
-            *o = x * w;
-        }
-        for ((o, &x), &w) in in_new.iter_mut().zip(newer).zip(w_new) {
-            *o = x * w;
-        }
-        let Some(fft) = self.fft.as_ref() else { return };
-        if fft
-            .process_with_scratch(&mut self.fft_in, &mut self.fft_out, &mut self.scratch)
-            .is_err()
-        {
+        let Some(spectrum) = self.spectrum.as_mut() else {
+            return;
+        };
+        if !spectrum.compute(&self.ring, self.ring_pos) {
             return;
         }
         // Magnitudes scaled so that a full-scale sine peaks near n/4, as
         // SuperFlux (madmom) has them; log10(1 + m) is then linear near
         // silence and logarithmic for music, which keeps noise quiet.
-        for (p, c) in self.power.iter_mut().zip(&self.fft_out) {
-            *p = c.norm_sqr();
-        }
+        let power = spectrum.power();
         // Band magnitudes, measured against the loudness reference.
         let mut loudest = 0.0f32;
         for (b, f) in self.filters.iter().enumerate() {
-            let e = dot(&f.weights, &self.power[f.start..f.start + f.weights.len()]).sqrt();
+            let e = f.apply(power).sqrt();
             self.current[b] = e;
             loudest = loudest.max(e);
         }
@@ -351,50 +319,16 @@ impl Processor for OnsetDetector {
             .clamp(256, 32768);
         self.hop = self.fft_size / 8;
         self.ring = vec![0.0; self.fft_size];
-        self.window = (0..self.fft_size)
-            .map(|i| 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / self.fft_size as f32).cos())
-            .collect();
-        let mut planner = RealFftPlanner::<f32>::new();
-        let fft = planner.plan_fft_forward(self.fft_size);
-        self.fft_in = fft.make_input_vec();
-        self.fft_out = fft.make_output_vec();
-        self.scratch = fft.make_scratch_vec();
-        self.power = vec![0.0; self.fft_out.len()];
-        self.fft = Some(fft);
+        self.spectrum = Some(PowerSpectrum::new(self.fft_size));
         // Log-spaced triangles, BANDS_PER_OCTAVE from LOWEST_HZ to
-        // min(16 kHz, 0.45 sr); where bands are narrower than a bin, one
-        // band per bin.
-        let bin_hz = sr / self.fft_size as f32;
-        let top = (0.45 * sr).min(16_000.0);
-        let mut centres: Vec<usize> = Vec::new();
-        let mut f = LOWEST_HZ;
-        while f <= top {
-            let bin = (f / bin_hz).round() as usize;
-            if bin >= 1 && centres.last() != Some(&bin) {
-                centres.push(bin);
-            }
-            f *= 2f32.powf(1.0 / BANDS_PER_OCTAVE);
-        }
-        self.filters = centres
-            .windows(3)
-            .map(|w| {
-                let (l, c, r) = (w[0], w[1], w[2]);
-                let mut weights: Vec<f32> = (l..=r)
-                    .map(|k| {
-                        if k <= c {
-                            (k - l) as f32 / (c - l) as f32
-                        } else {
-                            (r - k) as f32 / (r - c) as f32
-                        }
-                    })
-                    .collect();
-                // Each band an average, so wide high bands do not outweigh
-                // narrow low ones.
-                let sum: f32 = weights.iter().sum();
-                weights.iter_mut().for_each(|w| *w /= sum);
-                BandFilter { start: l, weights }
-            })
-            .collect();
+        // min(16 kHz, 0.45 sr).
+        self.filters = log_spaced_bands(
+            sr,
+            self.fft_size,
+            LOWEST_HZ,
+            BANDS_PER_OCTAVE,
+            (0.45 * sr).min(16_000.0),
+        );
         let bands = self.filters.len();
         let hop_s = self.hop as f32 / sr;
         self.lag = ((LAG_S / hop_s).round() as usize).max(1);

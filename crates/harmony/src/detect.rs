@@ -5,7 +5,7 @@
 //!
 //! 1. downmixes to mono and decimates to an analysis rate near 12 kHz with a
 //!    windowed-sinc FIR (chords live below 5 kHz);
-//! 2. takes a Hann-windowed FFT (realfft) of the last 1024 analysis samples
+//! 2. takes a Hann-windowed FFT (kmidi_dsp::spectrum) of the last 1024 analysis samples
 //!    (about 85 ms);
 //! 3. picks spectral peaks between 60 Hz and 4 kHz and places each at its
 //!    exact frequency by parabolic interpolation, so pitch is resolved far
@@ -57,13 +57,10 @@
 //! # Ok::<(), kmidi_dsp::ConfigError>(())
 //! ```
 
-use std::sync::Arc;
-
 use kmidi_dsp::fastmath::{fast_exp2, fast_log2};
 use kmidi_dsp::simd::dot;
+use kmidi_dsp::spectrum::PowerSpectrum;
 use kmidi_dsp::{AudioBuffer, ConfigError, Processor, StreamSpec};
-use realfft::num_complex::Complex;
-use realfft::{RealFftPlanner, RealToComplex};
 
 use crate::chord::{Chord, ChordKind};
 use crate::key::{Key, Mode};
@@ -270,12 +267,8 @@ pub struct ChordDetector {
     ring_pos: usize,
     hop: usize,
     since_hop: usize,
-    window: Vec<f32>,
-    fft: Option<Arc<dyn RealToComplex<f32>>>,
-    fft_in: Vec<f32>,
-    fft_out: Vec<Complex<f32>>,
-    fft_scratch: Vec<Complex<f32>>,
-    magnitude: Vec<f32>,
+    /// The shared front end (Hann window, FFT, power), made in `prepare`.
+    spectrum: Option<PowerSpectrum>,
     peaks_pitch: Vec<f32>,
     peaks_amp: Vec<f32>,
     bin_lo: usize,
@@ -331,12 +324,7 @@ impl ChordDetector {
             ring_pos: 0,
             hop: 128,
             since_hop: 0,
-            window: Vec::new(),
-            fft: None,
-            fft_in: Vec::new(),
-            fft_out: Vec::new(),
-            fft_scratch: Vec::new(),
-            magnitude: Vec::new(),
+            spectrum: None,
             peaks_pitch: Vec::new(),
             peaks_amp: Vec::new(),
             bin_lo: 1,
@@ -478,31 +466,18 @@ impl ChordDetector {
 
     fn analyse(&mut self) {
         let n = FFT_SIZE;
-        // Unroll the ring into the FFT input, windowed; measure the level.
+        // Measure the level; then the windowed power spectrum of the ring.
         let (newer, older) = self.ring.split_at(self.ring_pos);
-        let split = older.len();
-        let (in_old, in_new) = self.fft_in.split_at_mut(split);
-        let (w_old, w_new) = self.window.split_at(split);
-        for ((o, &x), &w) in in_old.iter_mut().zip(older).zip(w_old) {
-            *o = x * w;
-        }
-        for ((o, &x), &w) in in_new.iter_mut().zip(newer).zip(w_new) {
-            *o = x * w;
-        }
         self.window_energy = (dot(older, older) + dot(newer, newer)) / n as f32;
-        let Some(fft) = self.fft.as_ref() else { return };
-        if fft
-            .process_with_scratch(&mut self.fft_in, &mut self.fft_out, &mut self.fft_scratch)
-            .is_err()
-        {
+        let Some(spectrum) = self.spectrum.as_mut() else {
             return;
-        }
-        for (m, c) in self.magnitude.iter_mut().zip(&self.fft_out) {
-            *m = c.norm_sqr();
+        };
+        if !spectrum.compute(&self.ring, self.ring_pos) {
+            return;
         }
         // Spectral flatness (Wiener entropy) over the analysis band: about
         // 0.56 for white noise, far below 0.1 for pitched sound.
-        let band = &self.magnitude[self.bin_lo..self.bin_hi];
+        let band = &spectrum.power()[self.bin_lo..self.bin_hi];
         let mut log_lanes = [0.0f32; 8];
         let mut sum_lanes = [0.0f32; 8];
         let chunks = band.chunks_exact(8);
@@ -531,7 +506,10 @@ impl ChordDetector {
     }
 
     fn find_peaks(&mut self) {
-        let mag = &self.magnitude;
+        let Some(spectrum) = self.spectrum.as_ref() else {
+            return;
+        };
+        let mag = spectrum.power();
         let max = mag[self.bin_lo..self.bin_hi]
             .iter()
             .fold(0.0f32, |a, &b| a.max(b));
@@ -974,19 +952,7 @@ impl Processor for ChordDetector {
         // A hop of about 10.7 ms: 128 analysis samples at 12 kHz.
         self.hop = ((self.analysis_rate * 0.010_667).round() as usize).clamp(16, FFT_SIZE);
         self.ring = vec![0.0; FFT_SIZE];
-        self.window = (0..FFT_SIZE)
-            .map(|i| {
-                let x = std::f32::consts::TAU * i as f32 / FFT_SIZE as f32;
-                0.5 - 0.5 * x.cos()
-            })
-            .collect();
-        let mut planner = RealFftPlanner::<f32>::new();
-        let fft = planner.plan_fft_forward(FFT_SIZE);
-        self.fft_in = fft.make_input_vec();
-        self.fft_out = fft.make_output_vec();
-        self.fft_scratch = fft.make_scratch_vec();
-        self.fft = Some(fft);
-        self.magnitude = vec![0.0; BINS];
+        self.spectrum = Some(PowerSpectrum::new(FFT_SIZE));
         self.peaks_pitch = vec![f32::NAN; MAX_PEAKS];
         self.peaks_amp = vec![0.0; MAX_PEAKS];
         let bin_hz = self.analysis_rate / FFT_SIZE as f32;

@@ -22,22 +22,11 @@
 //! # Ok::<(), kmidi_ml::MlError>(())
 //! ```
 
-use std::sync::Arc;
-
-use kmidi_dsp::simd::dot;
-use realfft::num_complex::Complex;
-use realfft::{RealFftPlanner, RealToComplex};
+use kmidi_dsp::spectrum::{PowerSpectrum, TriangularBand, mel_filterbank};
 
 use crate::MlError;
 
-/// Mel scale formula.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MelScale {
-    /// Slaney's: linear below 1 kHz, logarithmic above (librosa's default).
-    Slaney,
-    /// HTK's: 2595 · log10(1 + f / 700).
-    Htk,
-}
+pub use kmidi_dsp::spectrum::MelScale;
 
 /// Mel spectrogram settings.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -76,54 +65,12 @@ impl MelConfig {
     }
 }
 
-fn hz_to_mel(f: f64, scale: MelScale) -> f64 {
-    match scale {
-        MelScale::Htk => 2595.0 * (1.0 + f / 700.0).log10(),
-        MelScale::Slaney => {
-            let f_sp = 200.0 / 3.0;
-            let min_log_hz = 1000.0;
-            let logstep = 6.4f64.ln() / 27.0;
-            if f >= min_log_hz {
-                min_log_hz / f_sp + (f / min_log_hz).ln() / logstep
-            } else {
-                f / f_sp
-            }
-        }
-    }
-}
-
-fn mel_to_hz(m: f64, scale: MelScale) -> f64 {
-    match scale {
-        MelScale::Htk => 700.0 * (10f64.powf(m / 2595.0) - 1.0),
-        MelScale::Slaney => {
-            let f_sp = 200.0 / 3.0;
-            let min_log_hz = 1000.0;
-            let min_log_mel = min_log_hz / f_sp;
-            let logstep = 6.4f64.ln() / 27.0;
-            if m >= min_log_mel {
-                min_log_hz * (logstep * (m - min_log_mel)).exp()
-            } else {
-                f_sp * m
-            }
-        }
-    }
-}
-
-struct Band {
-    start: usize,
-    weights: Vec<f32>,
-}
-
 /// A mel spectrogram analyser; see the [module docs](self).
 pub struct MelSpectrogram {
     config: MelConfig,
-    fft: Arc<dyn RealToComplex<f32>>,
-    window: Vec<f32>,
-    bands: Vec<Band>,
-    input: Vec<f32>,
-    spectrum: Vec<Complex<f32>>,
-    scratch: Vec<Complex<f32>>,
-    power: Vec<f32>,
+    /// The shared front end (Hann window, FFT, power).
+    spectrum: PowerSpectrum,
+    bands: Vec<TriangularBand>,
     // Streaming state.
     ring: Vec<f32>,
     since_hop: usize,
@@ -173,64 +120,20 @@ impl MelSpectrogram {
             );
         }
         let n_fft = config.n_fft;
-        let bins = n_fft / 2 + 1;
-        // librosa: mel_frequencies(n_mels + 2, fmin, fmax), then triangles.
-        let (lo, hi) = (
-            hz_to_mel(config.fmin, config.scale),
-            hz_to_mel(config.fmax, config.scale),
+        let bands = mel_filterbank(
+            config.sample_rate,
+            n_fft,
+            config.n_mels,
+            config.fmin,
+            config.fmax,
+            config.scale,
+            config.slaney_norm,
         );
-        let mel_f: Vec<f64> = (0..config.n_mels + 2)
-            .map(|i| {
-                mel_to_hz(
-                    lo + (hi - lo) * i as f64 / (config.n_mels + 1) as f64,
-                    config.scale,
-                )
-            })
-            .collect();
-        let fft_f: Vec<f64> = (0..bins)
-            .map(|k| k as f64 * config.sample_rate / n_fft as f64)
-            .collect();
-        let bands = (0..config.n_mels)
-            .map(|i| {
-                let enorm = if config.slaney_norm {
-                    2.0 / (mel_f[i + 2] - mel_f[i])
-                } else {
-                    1.0
-                };
-                let w: Vec<f32> = fft_f
-                    .iter()
-                    .map(|&f| {
-                        let lower = (f - mel_f[i]) / (mel_f[i + 1] - mel_f[i]);
-                        let upper = (mel_f[i + 2] - f) / (mel_f[i + 2] - mel_f[i + 1]);
-                        // librosa computes in f64 and stores f32; then it
-                        // multiplies the stored f32 by the f64 norm.
-                        let tri = lower.min(upper).max(0.0) as f32;
-                        (tri as f64 * enorm) as f32
-                    })
-                    .collect();
-                let start = w.iter().position(|&x| x != 0.0).unwrap_or(0);
-                let end = w.iter().rposition(|&x| x != 0.0).map_or(start, |e| e + 1);
-                Band {
-                    start,
-                    weights: w[start..end].to_vec(),
-                }
-            })
-            .collect();
-        let mut planner = RealFftPlanner::<f32>::new();
-        let fft = planner.plan_fft_forward(n_fft);
-        let window = (0..n_fft)
-            .map(|i| (0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / n_fft as f64).cos()) as f32)
-            .collect();
         Ok(Self {
-            input: fft.make_input_vec(),
-            spectrum: fft.make_output_vec(),
-            scratch: fft.make_scratch_vec(),
-            power: vec![0.0; bins],
+            spectrum: PowerSpectrum::new(n_fft),
             ring: vec![0.0; n_fft],
             since_hop: 0,
             latest: vec![0.0; config.n_mels],
-            fft,
-            window,
             bands,
             config,
         })
@@ -243,22 +146,14 @@ impl MelSpectrogram {
 
     /// Mel power of one frame of `n_fft` samples into `out` (`n_mels`).
     fn frame_power(&mut self, out: &mut [f32]) {
-        for ((i, w), x) in self.input.iter_mut().zip(&self.window).zip(&self.ring[..]) {
-            *i = w * x;
-        }
-        if self
-            .fft
-            .process_with_scratch(&mut self.input, &mut self.spectrum, &mut self.scratch)
-            .is_err()
-        {
+        // The ring is kept in time order: its oldest sample is at 0.
+        if !self.spectrum.compute(&self.ring, 0) {
             out.fill(0.0);
             return;
         }
-        for (p, c) in self.power.iter_mut().zip(&self.spectrum) {
-            *p = c.norm_sqr();
-        }
+        let power = self.spectrum.power();
         for (o, b) in out.iter_mut().zip(&self.bands) {
-            *o = dot(&b.weights, &self.power[b.start..b.start + b.weights.len()]);
+            *o = b.apply(power);
         }
     }
 
