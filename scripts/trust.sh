@@ -31,21 +31,6 @@ build_lab() {
   [ -n "${KMIDI_PERF:-}" ] || cargo build --release -q -p kmidi-perf -j2
 }
 
-# Paths of the Criterion bench executables, built once.
-bench_executables() {
-  cargo bench --workspace --no-run --message-format=json -j2 2>/dev/null \
-    | python3 -c '
-import json, sys
-for line in sys.stdin:
-    try:
-        m = json.loads(line)
-    except ValueError:
-        continue
-    if m.get("reason") == "compiler-artifact" and "bench" in m["target"]["kind"] and m.get("executable"):
-        print(m["executable"])
-'
-}
-
 cmd="${1:-help}"
 shift || true
 case "$cmd" in
