@@ -31,6 +31,7 @@ PY
   done
 } | head -n "${KMIDI_CORPUS_LIMIT:-100000}" > "$OUT/files.txt"
 
-echo "midi_corpus: $(wc -l < "$OUT/files.txt") files; $("$VENV/bin/python" -c "import mido; print('mido', mido.__version__)") reads them"
+mido_version="$("$VENV/bin/python" -c 'from importlib.metadata import version; print(version("mido"))')"
+echo "midi_corpus: $(wc -l < "$OUT/files.txt") files; mido $mido_version reads them"
 "$VENV/bin/python" scripts/eval/mido_dump.py < "$OUT/files.txt" > "$OUT/mido.jsonl"
 KMIDI_MIDI_CORPUS="$PWD/$OUT/mido.jsonl" cargo test -q -p kmidi-groove --test midi_corpus -- --ignored --nocapture
