@@ -88,9 +88,35 @@ impl TensorSpec {
     }
 }
 
-/// Elements a concrete shape holds (1 for a scalar).
+/// The most elements one input or output may hold per call (2^28, 1 GiB
+/// of f32): a model that declares more is refused when it is opened.
+pub const MAX_TENSOR_ELEMENTS: usize = 1 << 28;
+
+/// Elements a concrete shape holds (1 for a scalar), saturating instead of
+/// overflowing on absurd shapes (a fuzzed model declared dims whose
+/// product overflowed and panicked here).
 fn elements(shape: &[i64]) -> usize {
-    shape.iter().map(|&d| d.max(0) as usize).product()
+    shape
+        .iter()
+        .map(|&d| d.max(0) as usize)
+        .fold(1usize, usize::saturating_mul)
+}
+
+/// Refuses a contract whose tensors could not be held.
+fn check_sizes(name: &str, contract: &ModelContract, max_batch: usize) -> Result<(), MlError> {
+    for s in contract.inputs.iter().chain(&contract.outputs) {
+        let n = elements(&s.concrete(max_batch));
+        if n > MAX_TENSOR_ELEMENTS {
+            return Err(MlError::Contract {
+                model: name.to_string(),
+                detail: format!(
+                    "{} holds {n} elements per call at batch {max_batch} (shape {:?}); at most {MAX_TENSOR_ELEMENTS} are allowed",
+                    s.name, s.shape
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// What a model must take and give.
@@ -258,6 +284,7 @@ impl ModelSession {
         let start = Instant::now();
         let session = build(name, bytes, config)?;
         check_contract(name, &session, &contract)?;
+        check_sizes(name, &contract, config.max_batch)?;
         let inputs = contract
             .inputs
             .iter()
@@ -812,4 +839,32 @@ fn check_contract(name: &str, session: &Session, contract: &ModelContract) -> Re
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absurd_shapes_are_refused_not_overflowed() {
+        // The shape a fuzzed model declared: its product overflows usize.
+        let huge = [i64::MAX, i64::MAX, 7];
+        assert_eq!(elements(&huge), usize::MAX);
+        assert_eq!(elements(&[]), 1);
+        assert_eq!(elements(&[2, 3, -1]), 0);
+        let contract = ModelContract {
+            inputs: vec![TensorSpec::new("x", Element::F32, &[-1, 4])],
+            outputs: vec![TensorSpec::new("y", Element::F32, &huge)],
+        };
+        let e = check_sizes("m.onnx", &contract, 8).unwrap_err().to_string();
+        assert!(
+            e.contains("m.onnx") && e.contains("y holds") && e.contains("at most"),
+            "{e}"
+        );
+        let fits = ModelContract {
+            inputs: vec![TensorSpec::new("x", Element::F32, &[-1, 4])],
+            outputs: vec![TensorSpec::new("y", Element::F32, &[-1, 1 << 20])],
+        };
+        assert!(check_sizes("m.onnx", &fits, 8).is_ok());
+    }
 }

@@ -139,3 +139,27 @@ fn a_process_given_a_truncated_library_exits_cleanly() {
         "{stdout}"
     );
 }
+
+/// The fuzzer's find (fuzz/regressions/onnx_model): a valid graph whose
+/// declared output shape multiplies past usize. Opening it panicked with
+/// "attempt to multiply with overflow"; it is now refused with the tensor
+/// named.
+#[test]
+fn a_model_declaring_an_absurd_shape_is_refused_not_a_panic() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fuzz/regressions/onnx_model/shape-product-overflows"
+    ))
+    .unwrap();
+    match ModelSession::open_any_bytes("fuzzed.onnx", &bytes, SessionConfig::default()) {
+        Err(MlError::Contract { model, detail }) => {
+            assert_eq!(model, "fuzzed.onnx");
+            assert!(
+                detail.contains("elements") && detail.contains("at most"),
+                "{detail}"
+            );
+        }
+        Err(e) => panic!("refused, but not for its size: {e}"),
+        Ok(_) => panic!("a model declaring an overflowing shape opened"),
+    }
+}
