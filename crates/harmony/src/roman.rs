@@ -48,7 +48,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::HarmonyError;
-use crate::chord::{Chord, ChordKind, ChordTone, Cursor, Fifth, Seventh, Third};
+use crate::chord::{Chord, ChordKind, ChordParts, ChordTone, Cursor, Fifth, Seventh, Third};
 use crate::interval::{Interval, Quality};
 use crate::key::{Key, Mode};
 use crate::pitch::{PitchClass, SpelledPitch};
@@ -450,15 +450,56 @@ impl RomanNumeral {
     /// dominant or leading-tone chord of a diatonic degree; otherwise a
     /// chromatic numeral with accidentals (mixture: `iv`, `bVI`, `bIII`).
     pub fn analyze(chord: &Chord, key: Key) -> Option<RomanNumeral> {
+        Self::analyze_in_key(chord, key).or_else(|| Self::analyze_tonicized(chord, key))
+    }
+
+    /// The last resort of [`analyze`](Self::analyze): a chromatic numeral in
+    /// the key of another degree (`bIII7/iii`), for sounds that no numeral
+    /// of `key` itself can write. Diatonic degrees in the key's own mode
+    /// first, then the other mode, then the chromatic degrees.
+    fn analyze_tonicized(chord: &Chord, key: Key) -> Option<RomanNumeral> {
         let p = chord.parts();
-        let quality = match (p.third, p.fifth) {
-            (Third::Major, Fifth::Perfect | Fifth::Omitted) => TriadQuality::Major,
-            (Third::Minor, Fifth::Perfect | Fifth::Omitted) => TriadQuality::Minor,
-            (Third::Minor, Fifth::Diminished) => TriadQuality::Diminished,
-            (Third::Major, Fifth::Augmented) => TriadQuality::Augmented,
-            (Third::Major, Fifth::Diminished) => TriadQuality::Major,
-            _ => return None,
-        };
+        let plain = Chord::of_kind(p.root, chord_kind_of(triad_quality(&p)?, p.seventh)?);
+        let sound = (plain.pitch_class_mask(), chord.bass().pitch_class());
+        for accidental in [0i8, -1, 1] {
+            for target in 2..=7u8 {
+                let diatonic_mode = match key.diatonic_chord(target, false).kind() {
+                    Some(ChordKind::Minor) => Mode::Minor,
+                    _ => Mode::Major,
+                };
+                let other = match diatonic_mode {
+                    Mode::Major => Mode::Minor,
+                    Mode::Minor => Mode::Major,
+                };
+                for mode in [diatonic_mode, other] {
+                    let tonicized = Key {
+                        tonic: key.degree_pitch(target, accidental),
+                        mode,
+                    };
+                    let Some(mut m) = Self::analyze_in_key(chord, tonicized) else {
+                        continue;
+                    };
+                    if m.special.is_some() || m.of.is_some() {
+                        continue;
+                    }
+                    m.of = Some(Tonicized {
+                        degree: target,
+                        accidental,
+                        mode,
+                    });
+                    let r = m.realize(key);
+                    if (r.pitch_class_mask(), r.bass().pitch_class()) == sound {
+                        return Some(m);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn analyze_in_key(chord: &Chord, key: Key) -> Option<RomanNumeral> {
+        let p = chord.parts();
+        let quality = triad_quality(&p)?;
         if p.sixth {
             return None;
         }
@@ -673,6 +714,19 @@ fn written(mut n: RomanNumeral, sound: (u16, PitchClass), key: Key) -> Option<Ro
     let markable = actual == Seventh::Major || n.quality == TriadQuality::Diminished;
     n.seventh = Some(SeventhFigure::Marked(actual));
     (markable && sounds_as_chord(&n)).then_some(n)
+}
+
+/// The triad under a chord's parts, as the notation names it (a major
+/// third with a diminished fifth counts as major: the French sixth).
+fn triad_quality(p: &ChordParts) -> Option<TriadQuality> {
+    Some(match (p.third, p.fifth) {
+        (Third::Major, Fifth::Perfect | Fifth::Omitted) => TriadQuality::Major,
+        (Third::Minor, Fifth::Perfect | Fifth::Omitted) => TriadQuality::Minor,
+        (Third::Minor, Fifth::Diminished) => TriadQuality::Diminished,
+        (Third::Major, Fifth::Augmented) => TriadQuality::Augmented,
+        (Third::Major, Fifth::Diminished) => TriadQuality::Major,
+        _ => return None,
+    })
 }
 
 fn chord_kind_of(q: TriadQuality, s: Option<Seventh>) -> Option<ChordKind> {
