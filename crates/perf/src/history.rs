@@ -43,8 +43,9 @@ use serde::Serialize;
 
 use crate::baseline::Baseline;
 use crate::error::PerfError;
+pub use crate::render::trend::sparkline;
 use crate::report::RunReport;
-pub use crate::stats::{mann_kendall_p, theil_sen_slope};
+pub use crate::stats::{Point, Trend, analyse, mann_kendall_p, theil_sen_slope};
 use crate::verdict::{Comparison, glob_match};
 
 /// How long a writer waits for another process's lock before giving up.
@@ -133,19 +134,6 @@ pub struct RunRecord {
     pub metrics: Vec<Metric>,
     /// Verdicts, when a comparison was recorded with it.
     pub verdicts: Vec<StoredVerdict>,
-}
-
-/// One point of a trend.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Point {
-    /// Run id (increasing).
-    pub run_id: i64,
-    /// Commit.
-    pub git_commit: String,
-    /// When.
-    pub recorded_at: String,
-    /// The value.
-    pub value: f64,
 }
 
 /// An open history file.
@@ -447,71 +435,6 @@ pub fn comparison_verdicts(c: &Comparison) -> Vec<StoredVerdict> {
         .collect()
 }
 
-/// A trend of one bench's metric with its drift analysis.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Trend {
-    /// Bench id.
-    pub bench: String,
-    /// Metric.
-    pub metric: String,
-    /// Oldest first.
-    pub points: Vec<Point>,
-    /// Theil-Sen fitted change from the first to the last run, percent of
-    /// the series median.
-    pub fitted_change_percent: f64,
-    /// The largest single step between consecutive runs, percent.
-    pub largest_step_percent: f64,
-    /// Mann-Kendall two-sided p-value of a monotonic trend.
-    pub trend_p_value: f64,
-    /// A slow drift: significant trend, fitted change beyond the drift
-    /// threshold, and no single step beyond the step threshold.
-    pub slow_drift: bool,
-    /// Some single step went beyond the step threshold.
-    pub step_change: bool,
-}
-
-/// Analyses a series: `drift_percent` is the smallest fitted change over
-/// the window that counts as drift, `step_percent` the regression
-/// threshold for one step.
-pub fn analyse(
-    bench: &str,
-    metric: &str,
-    points: Vec<Point>,
-    drift_percent: f64,
-    step_percent: f64,
-) -> Trend {
-    let xs: Vec<f64> = points.iter().map(|p| p.value).collect();
-    let mut sorted = xs.clone();
-    sorted.sort_by(f64::total_cmp);
-    let center = if sorted.is_empty() {
-        0.0
-    } else {
-        sorted[sorted.len() / 2]
-    };
-    let fitted = if xs.len() >= 2 && center != 0.0 {
-        theil_sen_slope(&xs) * (xs.len() - 1) as f64 / center * 100.0
-    } else {
-        0.0
-    };
-    let largest_step = xs
-        .windows(2)
-        .filter(|w| w[0] != 0.0)
-        .map(|w| (w[1] / w[0] - 1.0) * 100.0)
-        .fold(0.0_f64, |m, s| if s.abs() > m.abs() { s } else { m });
-    let p = mann_kendall_p(&xs);
-    let step_change = largest_step.abs() > step_percent;
-    Trend {
-        bench: bench.into(),
-        metric: metric.into(),
-        points,
-        fitted_change_percent: fitted,
-        largest_step_percent: largest_step,
-        trend_p_value: p,
-        slow_drift: p < 0.01 && fitted.abs() >= drift_percent && !step_change,
-        step_change,
-    }
-}
-
 /// The trends of every bench matching `pattern` (glob, `*` wildcards).
 ///
 /// # Errors
@@ -533,25 +456,6 @@ pub fn trends(
         out.push(analyse(&bench, metric, points, drift_percent, step_percent));
     }
     Ok(out)
-}
-
-/// A terminal sparkline of `xs` (eight levels).
-pub fn sparkline(xs: &[f64]) -> String {
-    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let (lo, hi) = xs
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), x| {
-            (l.min(*x), h.max(*x))
-        });
-    xs.iter()
-        .map(|x| {
-            if hi > lo {
-                BARS[(((x - lo) / (hi - lo)) * 7.0).round() as usize]
-            } else {
-                BARS[3]
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
