@@ -171,6 +171,36 @@ enum Buffer {
     Bool(Vec<bool>),
 }
 
+/// An element type a tensor buffer can hold: the one place that maps a
+/// Rust type to its [`Buffer`] variant.
+trait TensorElement: Copy {
+    fn slice(buffer: &Buffer) -> Option<&[Self]>;
+    fn slice_mut(buffer: &mut Buffer) -> Option<&mut [Self]>;
+}
+
+macro_rules! tensor_element {
+    ($t:ty, $variant:ident) => {
+        impl TensorElement for $t {
+            fn slice(buffer: &Buffer) -> Option<&[Self]> {
+                match buffer {
+                    Buffer::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+            fn slice_mut(buffer: &mut Buffer) -> Option<&mut [Self]> {
+                match buffer {
+                    Buffer::$variant(v) => Some(v),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+tensor_element!(f32, F32);
+tensor_element!(i64, I64);
+tensor_element!(bool, Bool);
+
 impl Buffer {
     fn zeros(element: Element, len: usize) -> Self {
         match element {
@@ -503,14 +533,7 @@ impl ModelSession {
     /// # Errors
     /// [`MlError::Input`] for an unknown name or an input of another type.
     pub fn input_f32(&mut self, name: &str) -> Result<&mut [f32], MlError> {
-        let (i, len) = self.input_slot(name)?;
-        if !matches!(self.inputs[i].buffer, Buffer::F32(_)) {
-            return Err(self.wrong_type(name, &self.inputs[i].buffer, "input"));
-        }
-        match &mut self.inputs[i].buffer {
-            Buffer::F32(v) => Ok(&mut v[..len]),
-            _ => unreachable!("checked above"),
-        }
+        self.typed_input(name)
     }
 
     /// The int64 input `name` for the current batch (or shape), to fill in
@@ -519,14 +542,7 @@ impl ModelSession {
     /// # Errors
     /// [`MlError::Input`] for an unknown name or an input of another type.
     pub fn input_i64(&mut self, name: &str) -> Result<&mut [i64], MlError> {
-        let (i, len) = self.input_slot(name)?;
-        if !matches!(self.inputs[i].buffer, Buffer::I64(_)) {
-            return Err(self.wrong_type(name, &self.inputs[i].buffer, "input"));
-        }
-        match &mut self.inputs[i].buffer {
-            Buffer::I64(v) => Ok(&mut v[..len]),
-            _ => unreachable!("checked above"),
-        }
+        self.typed_input(name)
     }
 
     /// The bool input `name` for the current batch (or shape), to fill in
@@ -535,14 +551,7 @@ impl ModelSession {
     /// # Errors
     /// [`MlError::Input`] for an unknown name or an input of another type.
     pub fn input_bool(&mut self, name: &str) -> Result<&mut [bool], MlError> {
-        let (i, len) = self.input_slot(name)?;
-        if !matches!(self.inputs[i].buffer, Buffer::Bool(_)) {
-            return Err(self.wrong_type(name, &self.inputs[i].buffer, "input"));
-        }
-        match &mut self.inputs[i].buffer {
-            Buffer::Bool(v) => Ok(&mut v[..len]),
-            _ => unreachable!("checked above"),
-        }
+        self.typed_input(name)
     }
 
     /// Copies `data` into the float input `name`, after checking that it
@@ -552,9 +561,7 @@ impl ModelSession {
     /// [`MlError::Input`] for an unknown name, another type or a wrong
     /// length (naming both lengths and the shape).
     pub fn set_input_f32(&mut self, name: &str, data: &[f32]) -> Result<(), MlError> {
-        self.check_len(name, data.len())?;
-        self.input_f32(name)?.copy_from_slice(data);
-        Ok(())
+        self.set_typed_input(name, data)
     }
 
     /// As [`set_input_f32`](Self::set_input_f32), for an int64 input.
@@ -562,9 +569,7 @@ impl ModelSession {
     /// # Errors
     /// As [`set_input_f32`](Self::set_input_f32).
     pub fn set_input_i64(&mut self, name: &str, data: &[i64]) -> Result<(), MlError> {
-        self.check_len(name, data.len())?;
-        self.input_i64(name)?.copy_from_slice(data);
-        Ok(())
+        self.set_typed_input(name, data)
     }
 
     /// As [`set_input_f32`](Self::set_input_f32), for a bool input.
@@ -572,9 +577,35 @@ impl ModelSession {
     /// # Errors
     /// As [`set_input_f32`](Self::set_input_f32).
     pub fn set_input_bool(&mut self, name: &str, data: &[bool]) -> Result<(), MlError> {
+        self.set_typed_input(name, data)
+    }
+
+    /// The input `name` as a slice of `T`, as long as its current shape.
+    fn typed_input<T: TensorElement>(&mut self, name: &str) -> Result<&mut [T], MlError> {
+        let (i, len) = self.input_slot(name)?;
+        if T::slice_mut(&mut self.inputs[i].buffer).is_none() {
+            return Err(self.wrong_type(name, &self.inputs[i].buffer, "input"));
+        }
+        match T::slice_mut(&mut self.inputs[i].buffer) {
+            Some(v) => Ok(&mut v[..len]),
+            None => Err(MlError::Input {
+                model: self.name.clone(),
+                detail: format!("{name}: its buffer changed type"),
+            }),
+        }
+    }
+
+    /// Copies `data` into the input `name` after checking its length.
+    fn set_typed_input<T: TensorElement>(&mut self, name: &str, data: &[T]) -> Result<(), MlError> {
         self.check_len(name, data.len())?;
-        self.input_bool(name)?.copy_from_slice(data);
+        self.typed_input(name)?.copy_from_slice(data);
         Ok(())
+    }
+
+    /// The output `name` of the last run as a slice of `T`.
+    fn typed_output<T: TensorElement>(&self, name: &str) -> Result<&[T], MlError> {
+        let buffer = &self.outputs[self.output_index(name)?].buffer;
+        T::slice(buffer).ok_or_else(|| self.wrong_type(name, buffer, "output"))
     }
 
     fn input_slot(&self, name: &str) -> Result<(usize, usize), MlError> {
@@ -706,10 +737,7 @@ impl ModelSession {
     /// # Errors
     /// [`MlError::Input`] for an unknown name or an output of another type.
     pub fn output(&self, name: &str) -> Result<&[f32], MlError> {
-        match &self.outputs[self.output_index(name)?].buffer {
-            Buffer::F32(v) => Ok(v),
-            other => Err(self.wrong_type(name, other, "output")),
-        }
+        self.typed_output(name)
     }
 
     /// The int64 output `name` of the last run.
@@ -717,10 +745,7 @@ impl ModelSession {
     /// # Errors
     /// [`MlError::Input`] for an unknown name or an output of another type.
     pub fn output_i64(&self, name: &str) -> Result<&[i64], MlError> {
-        match &self.outputs[self.output_index(name)?].buffer {
-            Buffer::I64(v) => Ok(v),
-            other => Err(self.wrong_type(name, other, "output")),
-        }
+        self.typed_output(name)
     }
 
     /// The bool output `name` of the last run.
@@ -728,10 +753,7 @@ impl ModelSession {
     /// # Errors
     /// [`MlError::Input`] for an unknown name or an output of another type.
     pub fn output_bool(&self, name: &str) -> Result<&[bool], MlError> {
-        match &self.outputs[self.output_index(name)?].buffer {
-            Buffer::Bool(v) => Ok(v),
-            other => Err(self.wrong_type(name, other, "output")),
-        }
+        self.typed_output(name)
     }
 
     /// The shape of output `name` in the last run (empty before the first).
