@@ -69,9 +69,10 @@ pub enum ConfigError {
         /// What is allowed.
         expected: &'static str,
     },
-    /// The resampler library rejected the configuration.
+    /// The resampler library rejected the configuration (rubato's error
+    /// kept as the source).
     #[error("resampler: {0}")]
-    Resampler(String),
+    Resampler(#[source] Cause),
 }
 
 impl ConfigError {

@@ -143,8 +143,8 @@ impl std::fmt::Debug for Resampler {
     }
 }
 
-fn construction_error(e: impl std::fmt::Display) -> ConfigError {
-    ConfigError::Resampler(e.to_string())
+fn construction_error(e: rubato::ResamplerConstructionError) -> ConfigError {
+    ConfigError::Resampler(crate::Cause::new(e))
 }
 
 /// rubato's run-time errors, as static text (they cannot happen when the

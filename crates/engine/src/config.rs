@@ -640,18 +640,21 @@ impl EngineConfig {
             line: 0,
             column: 0,
             detail: format!("cannot read: {e}"),
+            source: Some(kmidi_dsp::Cause::new(e)),
         })?;
         let mut config = Self::from_toml_str(&text).map_err(|e| match e {
             EngineError::ConfigFile {
                 line,
                 column,
                 detail,
+                source,
                 ..
             } => EngineError::ConfigFile {
                 path: path.to_path_buf(),
                 line,
                 column,
                 detail,
+                source,
             },
             other => other,
         })?;
@@ -680,6 +683,7 @@ impl EngineConfig {
                 line,
                 column,
                 detail: e.message().trim().replace('\n', " "),
+                source: Some(kmidi_dsp::Cause::new(e)),
             }
         })?;
         config.validate()?;

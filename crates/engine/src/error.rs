@@ -30,6 +30,9 @@ pub enum EngineError {
         column: usize,
         /// What was wrong.
         detail: String,
+        /// The I/O or TOML error underneath, kept for `source()`.
+        #[source]
+        source: Option<kmidi_dsp::Cause>,
     },
     /// An unknown preset name.
     #[error("unknown preset \"{0}\": allowed minimal, band, large")]

@@ -357,6 +357,13 @@ fn config_errors_name_the_place_and_the_allowed_values() {
         e.contains("missing.toml") && e.contains("cannot read"),
         "{e}"
     );
+    // The I/O error stays reachable through source(), not only as text.
+    let err = EngineConfig::from_file(dir.path().join("missing.toml")).unwrap_err();
+    let io = std::error::Error::source(&err)
+        .and_then(|s| s.downcast_ref::<kmidi_dsp::Cause>())
+        .and_then(|c| c.get().downcast_ref::<std::io::Error>())
+        .expect("the io::Error as source");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
 }
 
 fn write_wav(

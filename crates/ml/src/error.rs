@@ -1,6 +1,9 @@
 //! The crate's error type. Every failure of ONNX Runtime or of a model file
 //! becomes one of these, with what was wrong and what to do; none panics.
+//! Where an underlying error exists (ONNX Runtime's, an I/O error) it is
+//! kept as the variant's `source`.
 
+use kmidi_dsp::Cause;
 use thiserror::Error;
 
 /// What went wrong.
@@ -21,6 +24,10 @@ pub enum MlError {
         path: String,
         /// The loader's message.
         detail: String,
+        /// The underlying error (ONNX Runtime's, the file system's), for
+        /// callers that walk `source()`.
+        #[source]
+        source: Option<Cause>,
     },
     /// A model file is missing, unreadable or not a valid ONNX model.
     #[error("cannot load model {model}: {detail}")]
@@ -29,6 +36,10 @@ pub enum MlError {
         model: String,
         /// What was wrong.
         detail: String,
+        /// The underlying error (ONNX Runtime's, the file system's), for
+        /// callers that walk `source()`.
+        #[source]
+        source: Option<Cause>,
     },
     /// The model's inputs or outputs do not match the expected contract.
     #[error("model {model} does not match its contract: {detail}")]
@@ -53,6 +64,10 @@ pub enum MlError {
         model: String,
         /// ONNX Runtime's message.
         detail: String,
+        /// The underlying error (ONNX Runtime's, the file system's), for
+        /// callers that walk `source()`.
+        #[source]
+        source: Option<Cause>,
     },
     /// A setting is out of range.
     #[error("{what} = {value} is out of range: allowed {allowed}")]

@@ -14,6 +14,7 @@ use std::sync::{Mutex, OnceLock};
 use ort::environment::Environment;
 
 use crate::MlError;
+use kmidi_dsp::Cause;
 
 static ENVIRONMENT: OnceLock<Environment> = OnceLock::new();
 static INIT: Mutex<()> = Mutex::new(());
@@ -61,6 +62,7 @@ pub fn environment_at(path: &std::path::Path) -> Result<&'static Environment, Ml
         let builder = ort::init_from(&path).map_err(|e| MlError::LibraryLoad {
             path: shown.clone(),
             detail: e.to_string(),
+            source: Some(Cause::new(e)),
         })?;
         builder
             .with_name("kmidi")
@@ -68,11 +70,13 @@ pub fn environment_at(path: &std::path::Path) -> Result<&'static Environment, Ml
             .map_err(|e| MlError::LibraryLoad {
                 path: shown.clone(),
                 detail: e.to_string(),
+                source: Some(Cause::new(e)),
             })
     })
     .map_err(|_| MlError::LibraryLoad {
         path: path.display().to_string(),
         detail: "ONNX Runtime panicked while loading; is this libonnxruntime.so 1.32?".into(),
+        source: None,
     })??;
     Ok(ENVIRONMENT.get_or_init(|| load))
 }
@@ -96,6 +100,7 @@ pub fn check_library(path: &std::path::Path) -> Result<(), MlError> {
     let fail = |detail: String| MlError::LibraryLoad {
         path: path.display().to_string(),
         detail: format!("{detail}; run scripts/fetch_onnxruntime.sh to fetch it again"),
+        source: None,
     };
     let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read it: {e}")))?;
     let size = bytes.len() as u64;

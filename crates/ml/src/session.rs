@@ -31,6 +31,7 @@ use ort::value::{TensorElementType, TensorRef, ValueType};
 
 use crate::MlError;
 use crate::runtime::environment;
+use kmidi_dsp::Cause;
 
 /// Element types the sessions exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -297,6 +298,7 @@ impl ModelSession {
         let bytes = std::fs::read(path).map_err(|e| MlError::Model {
             model: name.clone(),
             detail: e.to_string(),
+            source: Some(Cause::new(e)),
         })?;
         Self::from_bytes(&name, &bytes, contract, config)
     }
@@ -358,6 +360,7 @@ impl ModelSession {
         let bytes = std::fs::read(path).map_err(|e| MlError::Model {
             model: name.clone(),
             detail: e.to_string(),
+            source: Some(Cause::new(e)),
         })?;
         Self::open_any_bytes(&name, &bytes, config)
     }
@@ -656,6 +659,7 @@ impl ModelSession {
         let err = |e: ort::Error| MlError::Run {
             model: self.name.clone(),
             detail: e.to_string(),
+            source: Some(Cause::new(e)),
         };
         let shapes: Vec<Vec<i64>> = (0..self.inputs.len())
             .map(|i| self.input_shape(i))
@@ -682,12 +686,14 @@ impl ModelSession {
         let results = self.session.run(feed).map_err(|e| MlError::Run {
             model: self.name.clone(),
             detail: e.to_string(),
+            source: Some(Cause::new(e)),
         })?;
         for (spec, out) in self.contract.outputs.iter().zip(self.outputs.iter_mut()) {
             let value = &results[spec.name.as_str()];
             let bad = |e: ort::Error| MlError::Run {
                 model: self.name.clone(),
                 detail: format!("output {}: {e}", spec.name),
+                source: Some(Cause::new(e)),
             };
             out.shape.clear();
             match &mut out.buffer {
@@ -799,6 +805,7 @@ fn build(name: &str, bytes: &[u8], config: SessionConfig) -> Result<Session, MlE
     let model_err = |e: ort::Error| MlError::Model {
         model: name.to_string(),
         detail: e.to_string(),
+        source: Some(Cause::new(e)),
     };
     let level = match config.optimization {
         Optimization::Disable => GraphOptimizationLevel::Disable,

@@ -27,6 +27,7 @@ impl TractModel {
         let err = |e: TractError| MlError::Model {
             model: format!("{} (tract)", model.stem()),
             detail: format!("{e:#}"),
+            source: None,
         };
         let mut graph = tract_onnx::onnx()
             .model_for_path(model.path(Precision::Fp32))
@@ -123,11 +124,13 @@ impl TractModel {
             .map_err(|e| MlError::Run {
                 model: format!("{} (tract)", self.model.stem()),
                 detail: format!("{e:#}"),
+                source: None,
             })?;
         for (out, value) in self.outputs.iter_mut().zip(result.iter()) {
             let view = value.as_slice::<f32>().map_err(|e| MlError::Run {
                 model: format!("{} (tract)", self.model.stem()),
                 detail: e.to_string(),
+                source: None,
             })?;
             out.clear();
             out.extend_from_slice(view);

@@ -32,6 +32,7 @@ use std::time::Duration;
 use kmidi_dsp::ring::{Consumer, Producer, channel};
 
 use crate::MlError;
+use kmidi_dsp::Cause;
 
 /// How long the worker sleeps when there is nothing to do.
 const IDLE: Duration = Duration::from_micros(200);
@@ -175,6 +176,7 @@ where
         .map_err(|e| MlError::Run {
             model: "inference worker".into(),
             detail: format!("cannot start the thread: {e}"),
+            source: Some(Cause::new(e)),
         })?;
     Ok((
         InferenceWorker {

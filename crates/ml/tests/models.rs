@@ -212,6 +212,13 @@ fn bad_models_and_inputs_are_clear_errors() {
     .unwrap();
     assert!(matches!(err, MlError::Model { .. }), "{err}");
     assert!(err.to_string().contains("no/such/model.onnx"), "{err}");
+    // The I/O error is kept as the source, not only as text.
+    let source = std::error::Error::source(&err).expect("the I/O error as source");
+    let io = source
+        .downcast_ref::<kmidi_dsp::Cause>()
+        .and_then(|c| c.get().downcast_ref::<std::io::Error>())
+        .expect("an io::Error");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
     // Corrupt bytes.
     let err = ModelSession::from_bytes(
         "garbage",

@@ -101,7 +101,7 @@ const CRITERION_SHAPE: &str = "not a file of Criterion 0.5-0.8";
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, PerfError> {
     let text = std::fs::read_to_string(path).map_err(|e| PerfError::caused(path, e))?;
     serde_json::from_str(&text)
-        .map_err(|e| PerfError::file(path, format!("{CRITERION_SHAPE}: {e}")))
+        .map_err(|e| PerfError::file_caused(path, format!("{CRITERION_SHAPE}: {e}"), e))
 }
 
 fn read_criterion_bench(dir: &Path) -> Result<CriterionBench, PerfError> {
@@ -252,7 +252,7 @@ fn summary_number(v: &serde_json::Value, path: &Path, what: &str) -> Result<u64,
 fn read_summary(path: &Path) -> Result<CountedBench, PerfError> {
     let text = std::fs::read_to_string(path).map_err(|e| PerfError::caused(path, e))?;
     let v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| PerfError::file(path, format!("not a gungraun summary: {e}")))?;
+        .map_err(|e| PerfError::file_caused(path, format!("not a gungraun summary: {e}"), e))?;
     let shape = |what: &str| {
         PerfError::file(
             path,

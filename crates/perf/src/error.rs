@@ -64,6 +64,20 @@ impl PerfError {
         }
     }
 
+    /// A [`PerfError::File`] with `detail` in the lab's words, keeping
+    /// `error` as the source.
+    pub fn file_caused(
+        path: impl Into<PathBuf>,
+        detail: impl std::fmt::Display,
+        error: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        PerfError::File {
+            path: path.into(),
+            detail: detail.to_string().replace('\n', " "),
+            source: Some(kmidi_dsp::Cause::new(error)),
+        }
+    }
+
     /// A [`PerfError::Invalid`].
     pub fn invalid(
         what: &'static str,

@@ -47,8 +47,8 @@ pub fn read_document<T: for<'de> serde::Deserialize<'de>>(
     schema: &str,
 ) -> Result<T, PerfError> {
     let text = std::fs::read_to_string(path).map_err(|e| PerfError::caused(path, e))?;
-    let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| PerfError::file(path, format!("not JSON: {e}")))?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| PerfError::file_caused(path, format!("not JSON: {e}"), e))?;
     if v["schema"] != schema {
         return Err(PerfError::file(
             path,

@@ -81,7 +81,7 @@ pub(super) fn material(rate: u32) -> Material {
 /// [`PerfError::File`] if the folder cannot be read or holds no WAV.
 pub fn wav_files(dir: &Path) -> Result<Vec<PathBuf>, PerfError> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| PerfError::file(dir, format!("cannot read the folder: {e}")))?
+        .map_err(|e| PerfError::file_caused(dir, format!("cannot read the folder: {e}"), e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x.eq_ignore_ascii_case("wav")))
         .collect();

@@ -146,7 +146,7 @@ impl TargetsFile {
     /// is not a positive number.
     pub fn load(path: &Path) -> Result<Self, PerfError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| PerfError::file(path, format!("cannot read: {e}")))?;
+            .map_err(|e| PerfError::file_caused(path, format!("cannot read: {e}"), e))?;
         // The version first, so a file from another version gets that
         // message rather than a field error.
         let version = toml::from_str::<toml::Table>(&text)
