@@ -55,6 +55,55 @@ pub(crate) fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
+/// The rate clock of a processor that pulls input at another rate, a
+/// fresh one; `None` for one whose frames map one to one.
+pub(crate) fn rate_clock(layout: &IoLayout) -> Option<RateClock> {
+    match layout.frames {
+        FrameMapping::Pulled {
+            input_rate,
+            output_rate,
+        } => Some(RateClock::new(input_rate, output_rate)),
+        _ => None,
+    }
+}
+
+/// Calls `prepare`, catching a panic.
+fn prepare_guarded<P: BufferProcessor>(processor: &mut P, spec: &StreamSpec) -> Result<(), Fault> {
+    match catch_unwind(AssertUnwindSafe(|| processor.prepare(spec))) {
+        Err(p) => Err(Fault::Panic {
+            call: "prepare",
+            block: 0,
+            message: panic_message(p),
+        }),
+        Ok(Err(e)) => Err(Fault::Prepare(e.to_string())),
+        Ok(Ok(())) => Ok(()),
+    }
+}
+
+/// Calls `process_into` for block `block`, catching a panic and counting
+/// the allocations it makes. Returns the allocations and the call's own
+/// result, so that a caller can judge an allocation before an error.
+pub(crate) fn process_guarded<P: BufferProcessor>(
+    processor: &mut P,
+    input: &AudioBuffer,
+    output: &mut AudioBuffer,
+    block: usize,
+) -> Result<(u64, Result<(), Fault>), Fault> {
+    let called = catch_unwind(AssertUnwindSafe(|| {
+        count_allocations(|| processor.process_into(input, output))
+    }));
+    let (result, stats) = called.map_err(|p| Fault::Panic {
+        call: "process_into",
+        block,
+        message: panic_message(p),
+    })?;
+    let result = result.map_err(|e| Fault::Process {
+        block,
+        error: e.to_string(),
+    });
+    Ok((stats.allocations, result))
+}
+
 /// A prepared processor and its buffers.
 pub(crate) struct Driver<P> {
     pub processor: P,
@@ -68,26 +117,9 @@ pub(crate) struct Driver<P> {
 impl<P: BufferProcessor> Driver<P> {
     /// Prepares `processor` for `spec`, catching a panic.
     pub fn new(mut processor: P, spec: StreamSpec) -> Result<Self, Fault> {
-        let prepared = catch_unwind(AssertUnwindSafe(|| processor.prepare(&spec)));
-        match prepared {
-            Err(p) => {
-                return Err(Fault::Panic {
-                    call: "prepare",
-                    block: 0,
-                    message: panic_message(p),
-                });
-            }
-            Ok(Err(e)) => return Err(Fault::Prepare(e.to_string())),
-            Ok(Ok(())) => {}
-        }
+        prepare_guarded(&mut processor, &spec)?;
         let layout = processor.layout(&spec);
-        let clock = match layout.frames {
-            FrameMapping::Pulled {
-                input_rate,
-                output_rate,
-            } => Some(RateClock::new(input_rate, output_rate)),
-            _ => None,
-        };
+        let clock = rate_clock(&layout);
         Ok(Self {
             input: AudioBuffer::new(layout.input_channels, layout.max_input_frames),
             output: AudioBuffer::new(layout.output_channels, layout.max_output_frames),
@@ -100,26 +132,16 @@ impl<P: BufferProcessor> Driver<P> {
 
     /// Input frames a partition of `blocks` consumes.
     pub fn input_frames_for(&self, blocks: &[usize]) -> usize {
-        match self.layout.frames {
-            FrameMapping::Pulled {
-                input_rate,
-                output_rate,
-            } => {
-                let mut clock = RateClock::new(input_rate, output_rate);
-                blocks.iter().map(|&b| clock.input_frames(b)).sum()
-            }
-            _ => blocks.iter().sum(),
+        match rate_clock(&self.layout) {
+            Some(mut clock) => blocks.iter().map(|&b| clock.input_frames(b)).sum(),
+            None => blocks.iter().sum(),
         }
     }
 
     /// Restarts the rate clock (after a reset of the processor).
     pub fn restart_clock(&mut self) {
-        if let FrameMapping::Pulled {
-            input_rate,
-            output_rate,
-        } = self.layout.frames
-        {
-            self.clock = Some(RateClock::new(input_rate, output_rate));
+        if let Some(clock) = rate_clock(&self.layout) {
+            self.clock = Some(clock);
         }
     }
 
@@ -154,24 +176,14 @@ impl<P: BufferProcessor> Driver<P> {
             }
             before_block(k);
             let (input, output, processor) = (&self.input, &mut self.output, &mut self.processor);
-            let called = catch_unwind(AssertUnwindSafe(|| {
-                count_allocations(|| processor.process_into(input, output))
-            }));
-            let (result, stats) = called.map_err(|p| Fault::Panic {
-                call: "process_into",
-                block: k,
-                message: panic_message(p),
-            })?;
-            if stats.allocations > 0 {
+            let (allocations, result) = process_guarded(processor, input, output, k)?;
+            if allocations > 0 {
                 return Err(Fault::Allocated {
                     call: "process_into",
-                    count: stats.allocations,
+                    count: allocations,
                 });
             }
-            result.map_err(|e| Fault::Process {
-                block: k,
-                error: e.to_string(),
-            })?;
+            result?;
             for (ch, o) in out.iter_mut().enumerate() {
                 o.extend_from_slice(self.output.channel(ch));
             }
@@ -201,19 +213,7 @@ impl<P: BufferProcessor> Driver<P> {
 
     /// Prepares again with another spec (re-allocating the buffers).
     pub fn reprepare(&mut self, spec: StreamSpec) -> Result<(), Fault> {
-        let processor = &mut self.processor;
-        let prepared = catch_unwind(AssertUnwindSafe(|| processor.prepare(&spec)));
-        match prepared {
-            Err(p) => {
-                return Err(Fault::Panic {
-                    call: "prepare",
-                    block: 0,
-                    message: panic_message(p),
-                });
-            }
-            Ok(Err(e)) => return Err(Fault::Prepare(e.to_string())),
-            Ok(Ok(())) => {}
-        }
+        prepare_guarded(&mut self.processor, &spec)?;
         self.layout = self.processor.layout(&spec);
         self.spec = spec;
         self.input = AudioBuffer::new(self.layout.input_channels, self.layout.max_input_frames);

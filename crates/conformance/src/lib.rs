@@ -57,6 +57,7 @@ use std::time::Instant;
 
 use kmidi_dsp::{BufferProcessor, InPlace, Processor, StreamSpec};
 
+pub use checks::CHECK_NAMES;
 pub use report::{CheckResult, Failure, Outcome, Report, SpecLabel};
 
 /// How hard the suite tries, 1 to 10, as pluginval's strictness levels:

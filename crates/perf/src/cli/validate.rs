@@ -10,22 +10,6 @@ use kmidi_perf::validate::{EngineSource, suite, validate};
 
 use super::args::{config_label, parse_seed, preset_names, range};
 
-/// The checks the suite knows, for `--check`.
-const CONFORMANCE_CHECKS: [&str; 12] = [
-    "rates",
-    "channels",
-    "blocks",
-    "partition",
-    "oversized",
-    "reprepare",
-    "reset",
-    "automation",
-    "poison",
-    "latency",
-    "allocations",
-    "syscalls",
-];
-
 /// `kmidi-perf validate`'s arguments.
 #[derive(clap::Args, Clone)]
 pub struct ValidateArgs {
@@ -47,7 +31,7 @@ pub struct ValidateArgs {
     #[arg(long, value_parser = parse_seed)]
     seed: Option<u64>,
     /// Run only this check.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(CONFORMANCE_CHECKS))]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(kmidi_conformance::CHECK_NAMES))]
     check: Option<String>,
 }
 
