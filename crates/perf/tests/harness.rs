@@ -4,7 +4,7 @@
 use kmidi_dsp::AudioBuffer;
 use kmidi_dsp::alloc_probe::CountingAllocator;
 use kmidi_engine::EngineConfig;
-use kmidi_perf::harness::{Feed, InputSource, Mode, RunSpec, calibrate, drive, run};
+use kmidi_perf::harness::{DrivePlan, Feed, InputSource, Mode, RunSpec, calibrate, drive, run};
 use kmidi_perf::sys;
 
 #[global_allocator]
@@ -63,7 +63,13 @@ fn harness_figures_memory_and_allocation_counting() {
     // The count is real: the engine callback counts 0, a Vec inside the
     // timed region counts 1.
     let mut engine = kmidi_engine::Engine::new(spec("minimal", 1.0).config).unwrap();
-    let d = drive(&mut engine, &mut Silence, 50, 0.8, false, 0, &mut |_| {}).unwrap();
+    let plan = DrivePlan {
+        blocks: 50,
+        margin: 0.8,
+        pace: false,
+        warmup_blocks: 0,
+    };
+    let d = drive(&mut engine, &mut Silence, &plan, &mut |_| {}).unwrap();
     assert_eq!(d.allocations, 0);
     assert_eq!(d.times.count(), 50);
     let mut times = kmidi_perf::stats::BlockTimes::new(1e6, 0.8);

@@ -2,15 +2,17 @@
 
 use std::time::Instant;
 
-use super::drive::{FeedSource, blocks_for, build};
+use super::drive::{DrivePlan, FeedSource, blocks_for, build};
 use super::feed::wav_files;
 use super::result::{
-    BatchInfo, EngineCounters, InputSource, RunResult, RunSpec, Totals, counters, result_from,
+    BatchInfo, EngineCounters, InputSource, Merged, RunResult, RunSpec, counters, result_from,
 };
 use crate::PerfError;
-use crate::stats::BlockTimes;
 use crate::sys;
 
+/// Every `.wav` of the spec's folder through a fresh engine, one after
+/// another, without warm-up (each file is a cold start): the result is
+/// their merged block times and summed counters, with files per second.
 pub(super) fn run_batch(
     spec: &RunSpec,
     progress: &mut dyn FnMut(u64),
@@ -25,11 +27,8 @@ pub(super) fn run_batch(
     let files = wav_files(dir)?;
     let cpu0 = sys::process_cpu_seconds();
     let wall0 = Instant::now();
-    let mut merged: Option<BlockTimes> = None;
+    let mut merged = Merged::default();
     let mut last: Option<(RunResult, EngineCounters)> = None;
-    let mut allocations = 0;
-    let mut thread_cpu = 0.0;
-    let mut frames = 0;
     let mut input_seconds = 0.0;
     for file in &files {
         let one = RunSpec {
@@ -42,10 +41,11 @@ pub(super) fn run_batch(
             input_seconds +=
                 f.frames() as f64 / built.engine.config().effective_input_rate() as f64;
         }
-        let d = built.drive(blocks, spec.safety_margin, false, 0, progress)?;
-        allocations += d.allocations;
-        thread_cpu += d.thread_cpu_seconds;
-        frames += d.frames;
+        let plan = DrivePlan {
+            warmup_blocks: 0,
+            ..one.plan(blocks, false)
+        };
+        let d = built.drive(&plan, progress)?;
         let r = result_from(
             &one,
             &built.engine,
@@ -57,25 +57,17 @@ pub(super) fn run_batch(
         if let Some((_, prev)) = &last {
             c.add(prev);
         }
-        match merged.as_mut() {
-            Some(m) => m.merge(&d.times),
-            None => merged = Some(d.times),
-        }
+        merged.add(d.times, d.frames, d.allocations, d.thread_cpu_seconds);
         last = Some((r, c));
     }
     let wall = wall0.elapsed().as_secs_f64();
-    let times = merged.unwrap_or_else(|| BlockTimes::new(1.0, spec.safety_margin));
     let (mut out, counters) = last.ok_or_else(|| PerfError::file(dir, "no .wav files"))?;
     out.input = dir.display().to_string();
-    out.set_totals(
-        &times,
-        Totals {
-            frames,
-            allocations,
-            thread_cpu,
-            process_cpu: sys::process_cpu_seconds() - cpu0,
-            wall,
-        },
+    merged.set_totals(
+        &mut out,
+        spec.safety_margin,
+        sys::process_cpu_seconds() - cpu0,
+        wall,
     );
     out.engine = counters;
     out.batch = Some(BatchInfo {

@@ -61,9 +61,23 @@ impl Drive {
     }
 }
 
-/// Drives `engine` for at most `blocks` blocks (or until `feed` runs out),
-/// timing each callback. With `pace`, each block starts at its period
-/// boundary, as an audio device would call it. `progress` is called every
+/// How to drive an engine: how many blocks, paced or not, after how
+/// much warm-up.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DrivePlan {
+    /// At most this many timed blocks (fewer if the feed runs out).
+    pub blocks: u64,
+    /// Share of the period above which a block is "over the margin".
+    pub margin: f64,
+    /// Start each block at its period boundary, as a device would.
+    pub pace: bool,
+    /// Blocks run and discarded before timing starts.
+    pub warmup_blocks: usize,
+}
+
+/// Drives `engine` for at most `plan.blocks` blocks (or until `feed` runs
+/// out), timing each callback. With `plan.pace`, each block starts at its
+/// period boundary, as an audio device would call it. `progress` is called every
 /// 256 blocks, outside the timed region.
 ///
 /// # Errors
@@ -71,12 +85,15 @@ impl Drive {
 pub fn drive(
     engine: &mut Engine,
     feed: &mut dyn Feed,
-    blocks: u64,
-    margin: f64,
-    pace: bool,
-    warmup_blocks: usize,
+    plan: &DrivePlan,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Drive, PerfError> {
+    let DrivePlan {
+        blocks,
+        margin,
+        pace,
+        warmup_blocks,
+    } = *plan;
     let rate = engine.spec().sample_rate();
     let block = engine.config().block_frames;
     let in_rate = engine.config().effective_input_rate();
@@ -165,6 +182,18 @@ pub fn drive(
     })
 }
 
+impl RunSpec {
+    /// The drive plan for `blocks` blocks of this spec.
+    pub(super) fn plan(&self, blocks: u64, pace: bool) -> DrivePlan {
+        DrivePlan {
+            blocks,
+            margin: self.safety_margin,
+            pace,
+            warmup_blocks: self.warmup_blocks,
+        }
+    }
+}
+
 /// Where a built engine's input comes from.
 pub(super) enum FeedSource {
     Material(Material),
@@ -180,37 +209,18 @@ pub(super) struct Built {
 }
 
 impl Built {
+    /// Drives the built engine over its own input.
     pub(super) fn drive(
         &mut self,
-        blocks: u64,
-        margin: f64,
-        pace: bool,
-        warmup_blocks: usize,
+        plan: &DrivePlan,
         progress: &mut dyn FnMut(u64),
     ) -> Result<Drive, PerfError> {
         let channels = self.engine.input_channels();
         match &mut self.feed {
             FeedSource::Material(m) => {
-                let mut player = m.player(channels);
-                drive(
-                    &mut self.engine,
-                    &mut player,
-                    blocks,
-                    margin,
-                    pace,
-                    warmup_blocks,
-                    progress,
-                )
+                drive(&mut self.engine, &mut m.player(channels), plan, progress)
             }
-            FeedSource::File(f) => drive(
-                &mut self.engine,
-                f,
-                blocks,
-                margin,
-                pace,
-                warmup_blocks,
-                progress,
-            ),
+            FeedSource::File(f) => drive(&mut self.engine, f, plan, progress),
         }
     }
 }

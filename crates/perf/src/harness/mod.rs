@@ -24,7 +24,7 @@ use single::run_one;
 use streaming::run_streaming;
 
 pub use calibration::{HarnessCalibration, calibrate, material_bytes, noop_process};
-pub use drive::{Drive, drive, time_block};
+pub use drive::{Drive, DrivePlan, drive, time_block};
 pub use feed::{Feed, FileFeed, wav_files};
 pub use result::{
     BatchInfo, EngineCounters, InputSource, Mode, ParallelInfo, RunResult, RunSpec, StageShare,

@@ -4,12 +4,15 @@ use std::time::Instant;
 
 use super::drive::{blocks_for, build};
 use super::planned_blocks;
-use super::result::{ParallelInfo, RunResult, RunSpec, Totals, result_from};
+use super::result::{Merged, ParallelInfo, RunResult, RunSpec, result_from};
 use super::single::run_one;
 use crate::PerfError;
 use crate::stats::BlockTimes;
 use crate::sys;
 
+/// One engine alone, then `spec.instances` engines at once, one thread
+/// each: the result is the instances' merged block times, with each one's
+/// speed and the scaling against the one alone.
 pub(super) fn run_parallel(
     spec: &RunSpec,
     progress: &mut dyn FnMut(u64),
@@ -28,13 +31,7 @@ pub(super) fn run_parallel(
                 s.spawn(|| -> Result<(RunResult, BlockTimes), PerfError> {
                     let mut built = build(spec)?;
                     let blocks = blocks_for(spec, &built);
-                    let d = built.drive(
-                        blocks,
-                        spec.safety_margin,
-                        false,
-                        spec.warmup_blocks,
-                        &mut |_| {},
-                    )?;
+                    let d = built.drive(&spec.plan(blocks, false), &mut |_| {})?;
                     let r = result_from(
                         spec,
                         &built.engine,
@@ -55,37 +52,29 @@ pub(super) fn run_parallel(
             })
             .collect()
     });
-    let mut merged: Option<BlockTimes> = None;
+    let mut merged = Merged::default();
     let mut speeds = Vec::new();
-    let mut allocations = 0;
-    let mut thread_cpu = 0.0;
-    let mut frames = 0u64;
     let mut first: Option<RunResult> = None;
     for r in results {
         let (r, times) = r?;
         progress(planned_blocks(spec) / (spec.instances as u64 + 1));
         speeds.push(1.0 / r.real_time_factor.max(1e-12));
-        allocations += r.audio_thread_allocations;
-        thread_cpu += r.audio_thread_cpu_seconds;
-        frames += (r.audio_seconds * r.sample_rate as f64).round() as u64;
-        match merged.as_mut() {
-            Some(m) => m.merge(&times),
-            None => merged = Some(times),
-        }
+        let frames = (r.audio_seconds * r.sample_rate as f64).round() as u64;
+        merged.add(
+            times,
+            frames,
+            r.audio_thread_allocations,
+            r.audio_thread_cpu_seconds,
+        );
         first.get_or_insert(r);
     }
-    let times = merged.unwrap_or_else(|| BlockTimes::new(1.0, spec.safety_margin));
     let mut out = first.unwrap_or(single);
     let aggregate: f64 = speeds.iter().sum();
-    out.set_totals(
-        &times,
-        Totals {
-            frames,
-            allocations,
-            thread_cpu,
-            process_cpu: sys::process_cpu_seconds() - cpu0,
-            wall: wall0.elapsed().as_secs_f64(),
-        },
+    merged.set_totals(
+        &mut out,
+        spec.safety_margin,
+        sys::process_cpu_seconds() - cpu0,
+        wall0.elapsed().as_secs_f64(),
     );
     out.parallel = Some(ParallelInfo {
         instances: spec.instances,

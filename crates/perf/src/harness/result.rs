@@ -317,3 +317,48 @@ pub(super) fn result_from(
     r.set_totals(times, totals);
     r
 }
+
+/// Several runs added together (parallel instances, batch files): their
+/// block times merged into one histogram and their totals summed.
+#[derive(Default)]
+pub(super) struct Merged {
+    times: Option<BlockTimes>,
+    frames: u64,
+    allocations: u64,
+    thread_cpu: f64,
+}
+
+impl Merged {
+    /// Adds one run's block times and totals.
+    pub(super) fn add(
+        &mut self,
+        times: BlockTimes,
+        frames: u64,
+        allocations: u64,
+        thread_cpu: f64,
+    ) {
+        self.frames += frames;
+        self.allocations += allocations;
+        self.thread_cpu += thread_cpu;
+        match self.times.as_mut() {
+            Some(m) => m.merge(&times),
+            None => self.times = Some(times),
+        }
+    }
+
+    /// Sets `out`'s figures from the merged runs, with the process CPU and
+    /// wall seconds measured around all of them.
+    pub(super) fn set_totals(self, out: &mut RunResult, margin: f64, process_cpu: f64, wall: f64) {
+        let times = self.times.unwrap_or_else(|| BlockTimes::new(1.0, margin));
+        out.set_totals(
+            &times,
+            Totals {
+                frames: self.frames,
+                allocations: self.allocations,
+                thread_cpu: self.thread_cpu,
+                process_cpu,
+                wall,
+            },
+        );
+    }
+}

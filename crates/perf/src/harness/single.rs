@@ -17,13 +17,7 @@ pub(super) fn run_one(
     let blocks = blocks_for(spec, &built);
     let cpu0 = sys::process_cpu_seconds();
     let wall0 = Instant::now();
-    let d = built.drive(
-        blocks,
-        spec.safety_margin,
-        pace,
-        spec.warmup_blocks,
-        progress,
-    )?;
+    let d = built.drive(&spec.plan(blocks, pace), progress)?;
     let mut r = result_from(
         spec,
         &built.engine,
