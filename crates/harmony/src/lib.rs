@@ -21,7 +21,8 @@
 //!
 //! Audio: [`detect::ChordDetector`] is a [`kmidi_dsp::Processor`] that labels
 //! chords (nine kinds on twelve roots, or no chord) with a confidence and
-//! where they change, and estimates the key. It never allocates in
+//! where they change, and estimates the key with [`key_finding`]
+//! (Krumhansl–Schmuckler over its chroma). It never allocates in
 //! `process`.
 //!
 //! Parsers never panic: a bad string gives a [`HarmonyError`] that says where
@@ -56,6 +57,7 @@ pub mod detect;
 mod error;
 pub mod interval;
 pub mod key;
+pub mod key_finding;
 pub mod pitch;
 pub mod progression;
 pub mod roman;
