@@ -21,230 +21,29 @@
 //! [`set_input_f32`](ModelSession::set_input_f32) and its siblings copy
 //! data in after checking its length, so a wrong length is an error, never
 //! a panic in the caller's `copy_from_slice`.
+//!
+//! Here: the session itself. The contract types and their checks are in
+//! [`contract`], the settings and the ONNX Runtime session builder in
+//! [`config`], the typed buffers in `buffers`.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use ort::session::Session;
-use ort::session::builder::GraphOptimizationLevel;
-use ort::value::{TensorElementType, TensorRef, ValueType};
+use ort::value::TensorRef;
 
 use crate::MlError;
-use crate::runtime::environment;
 use kmidi_dsp::Cause;
 
-/// Element types the sessions exchange.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Element {
-    /// 32-bit float.
-    F32,
-    /// 64-bit integer (token and class ids).
-    I64,
-    /// Boolean (masks, flags).
-    Bool,
-}
+mod buffers;
+pub mod config;
+pub mod contract;
 
-/// A named tensor with an element type and a shape (`-1`: dynamic).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TensorSpec {
-    /// The name in the graph.
-    pub name: String,
-    /// Element type.
-    pub element: Element,
-    /// Shape; `-1` for a dynamic dimension (the batch).
-    pub shape: Vec<i64>,
-}
-
-impl TensorSpec {
-    /// A spec.
-    pub fn new(name: &str, element: Element, shape: &[i64]) -> Self {
-        Self {
-            name: name.to_string(),
-            element,
-            shape: shape.to_vec(),
-        }
-    }
-
-    /// Elements per batch item (the product of the fixed dimensions).
-    pub fn item_len(&self) -> usize {
-        self.shape
-            .iter()
-            .filter(|&&d| d > 0)
-            .product::<i64>()
-            .max(1) as usize
-    }
-
-    /// Whether a dimension is dynamic (the batch, or another).
-    pub fn is_batched(&self) -> bool {
-        self.shape.iter().any(|&d| d < 0)
-    }
-
-    /// The shape for `batch`: dynamic dimensions take the batch; a tensor
-    /// without one is the same for any batch.
-    fn concrete(&self, batch: usize) -> Vec<i64> {
-        self.shape
-            .iter()
-            .map(|&d| if d < 0 { batch as i64 } else { d })
-            .collect()
-    }
-}
-
-/// The most elements one input or output may hold per call (2^28, 1 GiB
-/// of f32): a model that declares more is refused when it is opened.
-pub const MAX_TENSOR_ELEMENTS: usize = 1 << 28;
-
-/// Elements a concrete shape holds (1 for a scalar), saturating instead of
-/// overflowing on absurd shapes (a fuzzed model declared dims whose
-/// product overflowed and panicked here).
-fn elements(shape: &[i64]) -> usize {
-    shape
-        .iter()
-        .map(|&d| d.max(0) as usize)
-        .fold(1usize, usize::saturating_mul)
-}
-
-/// Refuses a contract whose tensors could not be held.
-fn check_sizes(name: &str, contract: &ModelContract, max_batch: usize) -> Result<(), MlError> {
-    for s in contract.inputs.iter().chain(&contract.outputs) {
-        let n = elements(&s.concrete(max_batch));
-        if n > MAX_TENSOR_ELEMENTS {
-            return Err(MlError::Contract {
-                model: name.to_string(),
-                detail: format!(
-                    "{} holds {n} elements per call at batch {max_batch} (shape {:?}); at most {MAX_TENSOR_ELEMENTS} are allowed",
-                    s.name, s.shape
-                ),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// What a model must take and give.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModelContract {
-    /// Inputs, in the model's order.
-    pub inputs: Vec<TensorSpec>,
-    /// Outputs, in the model's order.
-    pub outputs: Vec<TensorSpec>,
-}
-
-/// Graph optimization level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Optimization {
-    /// None.
-    Disable,
-    /// Constant folding and redundant-node removal.
-    Basic,
-    /// Plus node fusions.
-    Extended,
-    /// Everything, including layout optimizations.
-    All,
-}
-
-/// Session settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionConfig {
-    /// Threads inside one operator (1 for the audio engine's budget).
-    pub intra_threads: usize,
-    /// Threads across independent operators.
-    pub inter_threads: usize,
-    /// Graph optimization level.
-    pub optimization: Optimization,
-    /// Largest batch the preallocated buffers hold (1 to 4096).
-    pub max_batch: usize,
-}
-
-impl Default for SessionConfig {
-    fn default() -> Self {
-        Self {
-            intra_threads: 1,
-            inter_threads: 1,
-            optimization: Optimization::All,
-            max_batch: 1,
-        }
-    }
-}
-
-enum Buffer {
-    F32(Vec<f32>),
-    I64(Vec<i64>),
-    Bool(Vec<bool>),
-}
-
-/// An element type a tensor buffer can hold: the one place that maps a
-/// Rust type to its [`Buffer`] variant.
-trait TensorElement: Copy {
-    fn slice(buffer: &Buffer) -> Option<&[Self]>;
-    fn slice_mut(buffer: &mut Buffer) -> Option<&mut [Self]>;
-}
-
-macro_rules! tensor_element {
-    ($t:ty, $variant:ident) => {
-        impl TensorElement for $t {
-            fn slice(buffer: &Buffer) -> Option<&[Self]> {
-                match buffer {
-                    Buffer::$variant(v) => Some(v),
-                    _ => None,
-                }
-            }
-            fn slice_mut(buffer: &mut Buffer) -> Option<&mut [Self]> {
-                match buffer {
-                    Buffer::$variant(v) => Some(v),
-                    _ => None,
-                }
-            }
-        }
-    };
-}
-
-tensor_element!(f32, F32);
-tensor_element!(i64, I64);
-tensor_element!(bool, Bool);
-
-impl Buffer {
-    fn zeros(element: Element, len: usize) -> Self {
-        match element {
-            Element::F32 => Buffer::F32(vec![0.0; len]),
-            Element::I64 => Buffer::I64(vec![0; len]),
-            Element::Bool => Buffer::Bool(vec![false; len]),
-        }
-    }
-
-    /// Empty, with room for `cap` elements (outputs: a run's first
-    /// extraction then does not allocate).
-    fn with_capacity(element: Element, cap: usize) -> Self {
-        match element {
-            Element::F32 => Buffer::F32(Vec::with_capacity(cap)),
-            Element::I64 => Buffer::I64(Vec::with_capacity(cap)),
-            Element::Bool => Buffer::Bool(Vec::with_capacity(cap)),
-        }
-    }
-
-    /// Grows (never shrinks) to hold `len` elements.
-    fn reserve_len(&mut self, len: usize) {
-        match self {
-            Buffer::F32(v) if v.len() < len => v.resize(len, 0.0),
-            Buffer::I64(v) if v.len() < len => v.resize(len, 0),
-            Buffer::Bool(v) if v.len() < len => v.resize(len, false),
-            _ => {}
-        }
-    }
-}
-
-/// An input's data and the shape it will be fed with.
-struct Input {
-    buffer: Buffer,
-    /// A whole shape set with `set_input_shape`, or `None` for the
-    /// contract's shape with the batch filled in.
-    shape: Option<Vec<i64>>,
-}
-
-/// An output of the last run.
-struct Output {
-    buffer: Buffer,
-    shape: Vec<i64>,
-}
+use buffers::{Buffer, Input, Output, TensorElement};
+use config::build;
+pub use config::{Optimization, SessionConfig};
+pub use contract::{Element, MAX_TENSOR_ELEMENTS, ModelContract, TensorSpec};
+use contract::{check_contract, check_sizes, describe, element_of, elements};
 
 /// One model, ready to run; see the [module docs](self).
 pub struct ModelSession {
@@ -256,28 +55,6 @@ pub struct ModelSession {
     batch: usize,
     max_batch: usize,
     load_time: Duration,
-}
-
-fn element_of(ty: &ValueType) -> Option<(Element, Vec<i64>)> {
-    match ty {
-        ValueType::Tensor { ty, shape, .. } => {
-            let e = match ty {
-                TensorElementType::Float32 => Element::F32,
-                TensorElementType::Int64 => Element::I64,
-                TensorElementType::Bool => Element::Bool,
-                _ => return None,
-            };
-            Some((e, shape.to_vec()))
-        }
-        _ => None,
-    }
-}
-
-fn describe(ty: &ValueType) -> String {
-    match element_of(ty) {
-        Some((e, s)) => format!("{e:?} {s:?}"),
-        None => format!("{ty:?}"),
-    }
 }
 
 impl ModelSession {
@@ -783,95 +560,9 @@ impl ModelSession {
     }
 }
 
-fn build(name: &str, bytes: &[u8], config: SessionConfig) -> Result<Session, MlError> {
-    if !(1..=64).contains(&config.intra_threads) || !(1..=64).contains(&config.inter_threads) {
-        return Err(MlError::OutOfRange {
-            what: "threads",
-            value: format!(
-                "intra {} inter {}",
-                config.intra_threads, config.inter_threads
-            ),
-            allowed: "1 to 64 each",
-        });
-    }
-    if !(1..=4096).contains(&config.max_batch) {
-        return Err(MlError::OutOfRange {
-            what: "max_batch",
-            value: config.max_batch.to_string(),
-            allowed: "1 to 4096",
-        });
-    }
-    let env = environment()?;
-    let model_err = |e: ort::Error| MlError::Model {
-        model: name.to_string(),
-        detail: e.to_string(),
-        source: Some(Cause::new(e)),
-    };
-    let level = match config.optimization {
-        Optimization::Disable => GraphOptimizationLevel::Disable,
-        Optimization::Basic => GraphOptimizationLevel::Level1,
-        Optimization::Extended => GraphOptimizationLevel::Level2,
-        Optimization::All => GraphOptimizationLevel::All,
-    };
-    let builder = Session::builder(env).map_err(model_err)?;
-    let builder = builder
-        .with_intra_threads(config.intra_threads)
-        .map_err(|e| model_err(e.into()))?;
-    let builder = builder
-        .with_inter_threads(config.inter_threads)
-        .map_err(|e| model_err(e.into()))?;
-    let mut builder = builder
-        .with_optimization_level(level)
-        .map_err(|e| model_err(e.into()))?;
-    builder.commit_from_memory(bytes).map_err(model_err)
-}
-
-fn check_contract(name: &str, session: &Session, contract: &ModelContract) -> Result<(), MlError> {
-    let fail = |detail: String| {
-        Err(MlError::Contract {
-            model: name.to_string(),
-            detail,
-        })
-    };
-    for (kind, declared, expected) in [
-        ("input", session.inputs(), &contract.inputs),
-        ("output", session.outputs(), &contract.outputs),
-    ] {
-        let names: Vec<&str> = declared.iter().map(|o| o.name()).collect();
-        let want: Vec<&str> = expected.iter().map(|s| s.name.as_str()).collect();
-        if names != want {
-            return fail(format!("{kind}s are {names:?}; expected {want:?}"));
-        }
-        for (o, spec) in declared.iter().zip(expected) {
-            let Some((element, shape)) = element_of(o.dtype()) else {
-                return fail(format!(
-                    "{kind} {} is {}; expected {:?} {:?}",
-                    o.name(),
-                    describe(o.dtype()),
-                    spec.element,
-                    spec.shape
-                ));
-            };
-            let dims_ok = shape.len() == spec.shape.len()
-                && shape
-                    .iter()
-                    .zip(&spec.shape)
-                    .all(|(&m, &c)| m == c || m < 0);
-            if element != spec.element || !dims_ok {
-                return fail(format!(
-                    "{kind} {} is {element:?} {shape:?}; expected {:?} {:?} (-1 = batch)",
-                    o.name(),
-                    spec.element,
-                    spec.shape
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
+    use super::contract::{check_sizes, elements};
     use super::*;
 
     #[test]
