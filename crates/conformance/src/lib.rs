@@ -2,7 +2,7 @@
 //!
 //! A conformance suite for real-time audio processors: kmidi's pluginval.
 //! Point it at any [`BufferProcessor`], or any in-place
-//! [`Processor`](kmidi_dsp::Processor), in your own tests, and it checks the
+//! [`Processor`], in your own tests, and it checks the
 //! real-time contract of `kmidi-dsp` the way a hostile host would:
 //!
 //! | check | what it does |

@@ -16,8 +16,9 @@
 //!   (`parse(print(c)) == c`), with their spelled notes;
 //! - [`roman`]: Roman numerals in a key (figures, secondary functions, N6,
 //!   augmented sixths, mixture) and the reverse analysis;
-//! - [`progression`]: progressions in a key, transposition, and four-voice
-//!   realization without parallel fifths or octaves in the outer voices.
+//! - [`progression`]: progressions in a key and transposition;
+//! - [`voice_leading`]: four-voice realization without parallel fifths or
+//!   octaves in the outer voices.
 //!
 //! Audio: [`detect::ChordDetector`] is a [`kmidi_dsp::Processor`] that labels
 //! chords (nine kinds on twelve roots, or no chord) with a confidence and
@@ -62,5 +63,6 @@ pub mod pitch;
 pub mod progression;
 pub mod roman;
 pub mod scale;
+pub mod voice_leading;
 
 pub use error::HarmonyError;

@@ -8,9 +8,9 @@
 //! that the two expensive conversions vectorise:
 //!
 //! 1. detector: peak (`max |x|` over linked channels) or RMS, to dB with
-//!    [`fast_log2`];
+//!    [`fast_log2`](crate::fastmath::fast_log2);
 //! 2. gain computer and smoothing: serial, but only a few flops per sample;
-//! 3. dB to gain with [`fast_exp2`], applied to
+//! 3. dB to gain with [`fast_exp2`](crate::fastmath::fast_exp2), applied to
 //!    every channel.
 //!
 //! # Limiter

@@ -107,8 +107,8 @@ pub struct ChordParts {
     pub bass: Option<SpelledPitch>,
 }
 
-/// A chord symbol. Build one by parsing, with [`Chord::from_parts`], or with
-/// [`Chord::triad`] and [`Chord::seventh`].
+/// A chord symbol. Build one by parsing, with [`Chord::from_parts`],
+/// [`Chord::of_kind`] or [`Chord::from_notes`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Chord {
     parts: ChordParts,

@@ -39,7 +39,7 @@
 //! target as written, as a report for the stated machine. A version 1 file
 //! has no calibration and is judged unscaled.
 //!
-//! * [`file`]: the file format and the statistics a target is on;
+//! * [`file`](mod@file): the file format and the statistics a target is on;
 //! * [`workload`]: the workloads and how each is timed;
 //! * this module: the check itself, the machine scale and the outcomes.
 
