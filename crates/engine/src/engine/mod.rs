@@ -1,10 +1,11 @@
-//! The [`Engine`]: one block callback over the whole graph.
+//! The [`Engine`]: one block callback over the whole graph. Its input
+//! stage (any rate in, the engine rate out) and its control handles live
+//! in submodules.
 
 use kmidi_dsp::denormal::DenormalGuard;
 use kmidi_dsp::dynamics::{Compressor, Limiter};
 use kmidi_dsp::eq::Equalizer;
-use kmidi_dsp::mixer::{MixBuses, Mixer, MixerConfig, MixerHandle, StripLayout};
-use kmidi_dsp::resampler::{Resampler, ResamplerConfig};
+use kmidi_dsp::mixer::{MixBuses, Mixer, MixerConfig, StripLayout};
 use kmidi_dsp::{
     AudioBuffer, BufferProcessor, ConfigError, FrameMapping, IoLayout, ProcessError, Processor,
     StreamSpec,
@@ -15,10 +16,15 @@ use kmidi_harmony::detect::{ChordDetector, Detection, DetectorConfig, KeyEstimat
 
 use crate::EngineError;
 use crate::config::EngineConfig;
-use crate::config::GrooveConfig;
 use crate::groove_track::{LoopedGroove, is_note_on};
 use crate::ml_tap::{MlInsights, MlTap};
 use crate::timing::{Stage, StageClock, StageNanos};
+
+mod control;
+mod input;
+
+pub use control::{EngineControl, GrooveControl};
+use input::InputStage;
 
 /// Most MIDI events the scheduler hands out in one block; more are counted
 /// in [`EngineStats::midi_events_dropped`].
@@ -49,201 +55,6 @@ pub struct EngineStats {
 struct TrackInserts {
     eq: Option<Equalizer>,
     compressor: Option<Compressor>,
-}
-
-/// Input at any rate, delivered at the engine rate.
-struct InputStage {
-    channels: usize,
-    resampler: Option<Resampler>,
-    /// Engine-rate frames waiting to be played (resampled input only).
-    fifo: AudioBuffer,
-    fill: usize,
-    underruns: u64,
-    prime: usize,
-    rate_ratio: f64,
-}
-
-impl InputStage {
-    fn new(config: &EngineConfig) -> Result<Self, EngineError> {
-        let channels = config.input_channel_count();
-        let in_rate = config.effective_input_rate();
-        let ratio = in_rate as f64 / config.sample_rate as f64;
-        if in_rate == config.sample_rate {
-            return Ok(Self {
-                channels,
-                resampler: None,
-                fifo: AudioBuffer::new(channels, 0),
-                fill: 0,
-                underruns: 0,
-                prime: 0,
-                rate_ratio: 1.0,
-            });
-        }
-        let max_in = ((config.block_frames as f64 * ratio).ceil() as usize + 1)
-            .min(kmidi_dsp::MAX_BLOCK_FRAMES);
-        let rs = Resampler::new(ResamplerConfig::new(
-            in_rate,
-            config.sample_rate,
-            channels,
-            max_in,
-        ))?;
-        // One chunk of output in hand covers the gap between chunks.
-        let prime = rs.max_output_frames();
-        let cap = prime * 2 + config.block_frames * 2;
-        let mut s = Self {
-            channels,
-            resampler: Some(rs),
-            fifo: AudioBuffer::try_new(channels, cap)?,
-            fill: 0,
-            underruns: 0,
-            prime,
-            rate_ratio: ratio,
-        };
-        s.reset();
-        Ok(s)
-    }
-
-    fn reset(&mut self) {
-        if let Some(rs) = self.resampler.as_mut() {
-            rs.reset();
-            for ch in 0..self.channels {
-                self.fifo.channel_capacity_mut(ch).fill(0.0);
-            }
-            self.fill = self.prime;
-        }
-        self.underruns = 0;
-    }
-
-    /// Makes `frames` engine-rate frames available; returns the buffer and
-    /// the frame offset to read from.
-    fn pull<'a>(
-        &'a mut self,
-        input: &'a AudioBuffer,
-        frames: usize,
-    ) -> Result<&'a AudioBuffer, ProcessError> {
-        ProcessError::check_equal(
-            "input channels",
-            self.channels,
-            input.channels(),
-            "the engine's input_channels",
-        )?;
-        let Some(rs) = self.resampler.as_mut() else {
-            ProcessError::check_equal(
-                "input frames",
-                frames,
-                input.frames(),
-                "at the engine rate, one input frame per output frame",
-            )?;
-            return Ok(input);
-        };
-        let out = rs.process(input)?;
-        let produced = out.frames();
-        let room = self.fifo.capacity() - self.fill;
-        let take = produced.min(room);
-        for ch in 0..self.channels {
-            self.fifo.channel_capacity_mut(ch)[self.fill..self.fill + take]
-                .copy_from_slice(&out.channel(ch)[..take]);
-        }
-        self.fill += take;
-        if self.fill < frames {
-            let short = frames - self.fill;
-            for ch in 0..self.channels {
-                self.fifo.channel_capacity_mut(ch)[self.fill..frames].fill(0.0);
-            }
-            self.underruns += short as u64;
-            self.fill = frames;
-        }
-        self.fifo.set_frames_clamped(frames);
-        Ok(&self.fifo)
-    }
-
-    /// Drops the `frames` just played from the FIFO.
-    fn consume(&mut self, frames: usize) {
-        if self.resampler.is_some() {
-            let left = self.fill - frames;
-            for ch in 0..self.channels {
-                self.fifo
-                    .channel_capacity_mut(ch)
-                    .copy_within(frames..frames + left, 0);
-            }
-            self.fill = left;
-        }
-    }
-
-    fn latency_frames(&self) -> usize {
-        self.resampler
-            .as_ref()
-            .map_or(0, |rs| rs.latency_frames() + self.prime)
-    }
-}
-
-/// The control side of an [`Engine`]: lock-free mixer moves from any
-/// thread (faders, pans, mutes, solos), validated.
-#[derive(Debug, Clone)]
-pub struct EngineControl {
-    mixer: MixerHandle,
-}
-
-impl EngineControl {
-    /// The mixer's handle.
-    pub fn mixer(&self) -> &MixerHandle {
-        &self.mixer
-    }
-}
-
-/// New grooves in flight to the audio thread.
-const GROOVE_SLOTS: usize = 2;
-
-/// Changes the engine's groove (tempo, swing, pattern or MIDI file) while
-/// it plays, from a control thread. The new scheduler is built here (it
-/// allocates), handed to the audio thread through a wait-free ring, and
-/// takes over at the next block at the same position in its loop, so a
-/// tempo change lands on the beat. The old one comes back through a second
-/// ring and is freed here, never on the audio thread.
-pub struct GrooveControl {
-    sample_rate: u32,
-    to_audio: rtrb::Producer<Box<LoopedGroove>>,
-    from_audio: rtrb::Consumer<Box<LoopedGroove>>,
-}
-
-impl std::fmt::Debug for GrooveControl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GrooveControl")
-            .field("sample_rate", &self.sample_rate)
-            .finish()
-    }
-}
-
-impl GrooveControl {
-    /// Builds the groove for `config` and queues it for the audio thread.
-    ///
-    /// # Errors
-    /// [`EngineError::Config`] for bad settings or a full queue (the audio
-    /// thread has not run since the last two changes);
-    /// [`EngineError::Groove`] for an unreadable MIDI file.
-    pub fn set(&mut self, config: &GrooveConfig) -> Result<(), EngineError> {
-        self.collect();
-        let mut check = EngineConfig::preset("minimal")?;
-        check.groove = config.clone();
-        check.groove.enabled = true;
-        check.validate()?;
-        let groove = Box::new(LoopedGroove::new(config, self.sample_rate)?);
-        self.to_audio.push(groove).map_err(|_| {
-            EngineError::config(
-                "groove",
-                "two changes are already waiting for the audio thread: process a block first",
-            )
-        })
-    }
-
-    /// Frees the grooves the audio thread has handed back.
-    pub fn collect(&mut self) -> usize {
-        let mut n = 0;
-        while self.from_audio.pop().is_ok() {
-            n += 1;
-        }
-        n
-    }
 }
 
 /// The engine graph. See the [crate docs](crate).
@@ -377,11 +188,7 @@ impl Engine {
         } else {
             None
         };
-        // Returns can number at most the changes in flight plus the one
-        // playing, so this ring never fills and the audio thread never has
-        // to free a groove itself.
-        let (to_audio, groove_in) = rtrb::RingBuffer::new(GROOVE_SLOTS);
-        let (groove_out, from_audio) = rtrb::RingBuffer::new(GROOVE_SLOTS + 2);
+        let (groove_control, groove_in, groove_out) = GrooveControl::with_rings(rate);
         Ok(Self {
             clock: StageClock::new(config.stage_timing),
             config,
@@ -399,11 +206,7 @@ impl Engine {
             groove,
             groove_in,
             groove_out,
-            groove_control: Some(GrooveControl {
-                sample_rate: rate,
-                to_audio,
-                from_audio,
-            }),
+            groove_control: Some(groove_control),
             events: Vec::with_capacity(MAX_EVENTS_PER_BLOCK),
             stats: EngineStats::default(),
         })
@@ -441,9 +244,7 @@ impl Engine {
 
     /// The lock-free control handle.
     pub fn control(&self) -> EngineControl {
-        EngineControl {
-            mixer: self.mixer.handle(),
-        }
+        EngineControl::new(self.mixer.handle())
     }
 
     /// A stereo output buffer sized for this engine.
