@@ -3,7 +3,7 @@
 (Silero VAD 6.2.3, Basic Pitch 0.4.0's nmp.onnx) in Python onnxruntime on
 inputs built from integer arithmetic alone (so Rust builds the identical
 f32 inputs), and writes what they output to
-crates/ml/tests/data/reference_models.json. crates/ml/tests/reference_models.rs
+crates/ml/tests/data/reference_models.json. crates/ml/tests/ml/reference_models.rs
 runs the same models through kmidi's ModelSession and compares.
 
     target/venv/bin/pip install onnxruntime==1.32.0 numpy

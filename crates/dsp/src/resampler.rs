@@ -103,7 +103,7 @@ const SINC_TAPS: usize = 256;
 /// Blackman-Harris² window puts the middle of the transition band at
 /// Nyquist, so a 96 → 48 kHz conversion let 24.1-24.3 kHz alias back at
 /// -46 dBr. At 0.88 the whole transition band lies below Nyquist: every
-/// component above it is down by more than 100 dB (tests/resampler.rs),
+/// component above it is down by more than 100 dB (tests/dsp/resampler.rs),
 /// and the passband is flat to 0.1 dB up to 0.8 × Nyquist.
 const SINC_CUTOFF: f32 = 0.88;
 
@@ -164,7 +164,7 @@ fn run_error(e: &rubato::ResampleError) -> ProcessError {
 
 /// Where an impulse at input frame 0 peaks in the output, in output
 /// frames, rounded (measured with band-limited impulses at every rate pair
-/// by the conformance suite's `latency` check and `tests/resampler.rs`).
+/// by the conformance suite's `latency` check and `tests/dsp/resampler.rs`).
 ///
 /// * FFT: rubato's own `output_delay`, half the output FFT.
 /// * Sinc and polynomial: rubato's asynchronous resamplers report

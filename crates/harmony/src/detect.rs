@@ -380,7 +380,7 @@ impl ChordDetector {
     }
 
     /// Input frames from a chord's start to the [`ChordChange::frame`]
-    /// that dates it (the median over held chords; `tests/latency.rs`
+    /// that dates it (the median over held chords; `tests/harmony/latency.rs`
     /// measures it within 10 ms at 44.1, 48 and 96 kHz, and
     /// `scripts/eval.sh` on rendered music). A change is dated at the
     /// centre of the first window whose raw chroma favours the new chord:

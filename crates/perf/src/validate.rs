@@ -3,7 +3,7 @@
 //! the config builds (each track's EQ and compressor, the mixer, the master
 //! EQ and limiter, the chord and onset detectors, the input resampler).
 //!
-//! The subjects live here, once: the CLI and `tests/validate.rs` use them.
+//! The subjects live here, once: the CLI and `tests/perf/validate.rs` use them.
 
 use kmidi_conformance::{Automation, Report, Strictness, Subject, Suite};
 use kmidi_dsp::StreamSpec;

@@ -4,11 +4,7 @@
 //! and re-prepares.
 
 use kmidi_conformance::{Strictness, Subject, Suite};
-use kmidi_dsp::alloc_probe::CountingAllocator;
 use kmidi_harmony::detect::{ChordDetector, DetectorConfig};
-
-#[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 fn suite() -> Suite {
     let level = std::env::var("KMIDI_CONFORMANCE_LEVEL")

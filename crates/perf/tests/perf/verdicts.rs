@@ -634,7 +634,7 @@ fn open_in_browser(page: &Path, screenshot: &Path) -> Vec<String> {
 /// message at all (the page logs nothing, so any message is an error),
 /// and the screenshot is kept as target/kmidi-perf/report-screenshot.png.
 /// Needs headless Chromium, so it is run explicitly (.ci/run does):
-/// `cargo test -p kmidi-perf --test verdicts -- --ignored`.
+/// `cargo test -p kmidi-perf --test perf verdicts:: -- --ignored`.
 #[test]
 #[ignore = "needs headless Chromium; .ci/run installs it and runs this"]
 fn report_renders_in_headless_chromium_without_console_errors() {

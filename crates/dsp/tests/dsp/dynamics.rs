@@ -1,6 +1,6 @@
 //! Compressor and limiter: static curve, ceiling, transparency, bad input.
 
-mod common;
+use crate::common;
 
 use kmidi_dsp::dynamics::{
     Compressor, CompressorSettings, Detection, Limiter, LimiterSettings, gain_computer_db,

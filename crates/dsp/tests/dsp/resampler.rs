@@ -1,6 +1,6 @@
 //! Resampler: spectral purity, block-size independence, bypass, latency.
 
-mod common;
+use crate::common;
 
 use kmidi_dsp::AudioBuffer;
 use kmidi_dsp::resampler::{Resampler, ResamplerConfig, ResamplerQuality};

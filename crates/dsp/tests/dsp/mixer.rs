@@ -1,6 +1,6 @@
 //! Mixer: pan law, solo/mute truth table, sends, smoothing, bad input.
 
-mod common;
+use crate::common;
 
 use kmidi_dsp::mixer::{MixBuses, Mixer, MixerConfig, SendTap, StripLayout, pan_gains};
 use kmidi_dsp::{AudioBuffer, StreamSpec};

@@ -24,7 +24,7 @@ fn model(file: &str) -> PathBuf {
 }
 
 fn reference() -> serde_json::Value {
-    let text = include_str!("data/reference_models.json");
+    let text = include_str!("../data/reference_models.json");
     serde_json::from_str(text).expect("the recorded outputs")
 }
 

@@ -798,7 +798,7 @@ proptest! {
     /// No parser panics on any string over the symbol alphabet; whatever
     /// parses prints back to something that parses to the same value.
     /// `KMIDI_FUZZ_CASES=2000000 cargo test -p kmidi-harmony --release
-    /// --test theory parsers_never_panic` runs it for minutes.
+    /// --test harmony theory::parsers_never_panic` runs it for minutes.
     #[test]
     fn parsers_never_panic(chars in proptest::collection::vec(proptest::sample::select(FUZZ_ALPHABET), 0..14)) {
         let s: String = chars.into_iter().collect();

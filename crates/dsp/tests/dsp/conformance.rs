@@ -4,16 +4,12 @@
 
 use kmidi_conformance::{Automation, Exactness, Report, Strictness, Subject, Suite};
 use kmidi_dsp::StreamSpec;
-use kmidi_dsp::alloc_probe::CountingAllocator;
 use kmidi_dsp::biquad::FilterType;
 use kmidi_dsp::dynamics::{Compressor, CompressorSettings, Detection, Limiter, LimiterSettings};
 use kmidi_dsp::eq::{BandSettings, Equalizer};
 use kmidi_dsp::gain::Gain;
 use kmidi_dsp::mixer::{Mixer, MixerConfig, StripLayout};
 use kmidi_dsp::resampler::{Resampler, ResamplerConfig, ResamplerQuality};
-
-#[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 fn suite() -> Suite {
     let level = std::env::var("KMIDI_CONFORMANCE_LEVEL")

@@ -7,7 +7,7 @@
 //! content in an inversion, so a label with the same pitch classes counts
 //! as right for those; every other chord must match root and kind.
 
-mod common;
+use crate::common;
 
 use common::{Rng, Segment, Wavetable, render, run};
 use kmidi_dsp::{Processor, StreamSpec};

@@ -1,6 +1,6 @@
 //! Known answers and behaviour of the RBJ biquads and the equalizer.
 
-mod common;
+use crate::common;
 
 use kmidi_dsp::biquad::{Biquad, BiquadCoefficients, FilterType};
 use kmidi_dsp::eq::{BandOrder, BandSettings, Equalizer};

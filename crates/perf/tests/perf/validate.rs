@@ -5,11 +5,7 @@
 use std::process::Command;
 
 use kmidi_conformance::Report;
-use kmidi_perf::alloc::LabAllocator;
 use kmidi_perf::validate::{EngineSource, engine_subject, suite, validate};
-
-#[global_allocator]
-static ALLOCATOR: LabAllocator = LabAllocator;
 
 fn level() -> u8 {
     std::env::var("KMIDI_CONFORMANCE_LEVEL")

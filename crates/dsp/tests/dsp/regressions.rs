@@ -3,20 +3,17 @@
 //! file shows them failing on the old code (docs/ARCHITECTURE.md,
 //! "Conformance").
 
-mod common;
+use crate::common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use kmidi_dsp::alloc_probe::{CountingAllocator, count_allocations};
+use kmidi_dsp::alloc_probe::count_allocations;
 use kmidi_dsp::biquad::FilterType;
 use kmidi_dsp::dynamics::{Compressor, CompressorSettings, Limiter, LimiterSettings};
 use kmidi_dsp::eq::{BandSettings, Equalizer};
 use kmidi_dsp::gain::Gain;
 use kmidi_dsp::resampler::{Resampler, ResamplerConfig, ResamplerQuality};
 use kmidi_dsp::{AudioBuffer, Processor, StreamSpec};
-
-#[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 fn stereo_spec(frames: usize) -> StreamSpec {
     StreamSpec::new(48_000.0, frames, 2).unwrap()

@@ -2,13 +2,9 @@
 //! audio-thread allocation count really counts.
 
 use kmidi_dsp::AudioBuffer;
-use kmidi_dsp::alloc_probe::CountingAllocator;
 use kmidi_engine::EngineConfig;
 use kmidi_perf::harness::{DrivePlan, Feed, InputSource, Mode, RunSpec, calibrate, drive, run};
 use kmidi_perf::sys;
-
-#[global_allocator]
-static ALLOC: CountingAllocator = CountingAllocator;
 
 fn spec(preset: &str, seconds: f64) -> RunSpec {
     let mut config = EngineConfig::preset(preset).unwrap();

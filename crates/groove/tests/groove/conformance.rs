@@ -3,11 +3,7 @@
 //! reports (the onset envelope) across partitions, resets and re-prepares.
 
 use kmidi_conformance::{Strictness, Subject, Suite};
-use kmidi_dsp::alloc_probe::CountingAllocator;
 use kmidi_groove::onset::{OnsetConfig, OnsetDetector};
-
-#[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 fn suite() -> Suite {
     let level = std::env::var("KMIDI_CONFORMANCE_LEVEL")

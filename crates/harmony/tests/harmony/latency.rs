@@ -1,6 +1,6 @@
 //! The chord detector's stated delay against the delay it has.
 
-mod common;
+use crate::common;
 
 use common::{Segment, Wavetable, render, run};
 use kmidi_dsp::{Processor, StreamSpec};
