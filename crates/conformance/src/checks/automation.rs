@@ -38,12 +38,8 @@ pub(super) fn automation<P: BufferProcessor>(suite: &Suite, subject: &Subject<P>
     let mut t = Tally::new("automation");
     t.cases += 1;
     let mut changes = automate(&p);
-    let mut d = match Driver::new(p, s) {
-        Ok(d) => d,
-        Err(f) => {
-            t.fault(&s, &f, "prepare only");
-            return t.outcome();
-        }
+    let Some(mut d) = t.prepare(p, s) else {
+        return t.outcome();
     };
     let n = suite.strictness.automation_blocks();
     let blocks: Vec<usize> = block_pattern(512, n)

@@ -74,12 +74,8 @@ pub(super) fn partition<P: BufferProcessor>(suite: &Suite, subject: &Subject<P>)
         let Some(p) = subject.build(&s) else {
             continue;
         };
-        let mut reference = match Driver::new(p, s) {
-            Ok(d) => d,
-            Err(f) => {
-                t.fault(&s, &f, "prepare only");
-                continue;
-            }
+        let Some(mut reference) = t.prepare(p, s) else {
+            continue;
         };
         let frames = reference.input_frames_for(&whole);
         let mut rng = suite.rng("partition", max as u64);
@@ -106,12 +102,8 @@ pub(super) fn partition<P: BufferProcessor>(suite: &Suite, subject: &Subject<P>)
                 continue;
             };
             t.cases += 1;
-            let mut d = match Driver::new(p, s) {
-                Ok(d) => d,
-                Err(f) => {
-                    t.fault(&s, &f, "prepare only");
-                    continue;
-                }
+            let Some(mut d) = t.prepare(p, s) else {
+                continue;
             };
             let input = format!(
                 "music, blocks {:?}{} (seed {:#x}, case {case})",

@@ -20,12 +20,8 @@ pub(super) fn latency<P: BufferProcessor>(suite: &Suite, subject: &Subject<P>) -
             continue;
         };
         t.cases += 1;
-        let mut d = match Driver::new(p, s) {
-            Ok(d) => d,
-            Err(f) => {
-                t.fault(&s, &f, "prepare only");
-                continue;
-            }
+        let Some(mut d) = t.prepare(p, s) else {
+            continue;
         };
         let reported = d.processor.latency_frames();
         let ratio = match d.layout.frames {

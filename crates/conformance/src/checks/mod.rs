@@ -121,6 +121,18 @@ impl Tally {
         self.fail(Some(spec), fault.to_string(), input);
     }
 
+    /// Prepares `processor` for `spec`, recording a fault (and giving
+    /// `None`) if it panics or refuses.
+    fn prepare<P: BufferProcessor>(&mut self, processor: P, spec: StreamSpec) -> Option<Driver<P>> {
+        match Driver::new(processor, spec) {
+            Ok(d) => Some(d),
+            Err(f) => {
+                self.fault(&spec, &f, "prepare only");
+                None
+            }
+        }
+    }
+
     fn outcome(self) -> Outcome {
         if self.failures.is_empty() {
             Outcome::Pass { cases: self.cases }

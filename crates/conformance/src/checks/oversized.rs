@@ -11,12 +11,8 @@ pub(super) fn oversized_buffer<P: BufferProcessor>(
         return no_standard("oversized");
     };
     let mut t = Tally::new("oversized");
-    let mut d = match Driver::new(p, s) {
-        Ok(d) => d,
-        Err(f) => {
-            t.fault(&s, &f, "prepare only");
-            return t.outcome();
-        }
+    let Some(mut d) = t.prepare(p, s) else {
+        return t.outcome();
     };
     t.cases += 1;
     let layout = d.layout;

@@ -12,12 +12,8 @@ pub(super) fn poison<P: BufferProcessor>(suite: &Suite, subject: &Subject<P>) ->
         return no_standard("poison");
     };
     let mut t = Tally::new("poison");
-    let probe = match Driver::new(p, s) {
-        Ok(d) => d,
-        Err(f) => {
-            t.fault(&s, &f, "prepare only");
-            return t.outcome();
-        }
+    let Some(probe) = t.prepare(p, s) else {
+        return t.outcome();
     };
     let latency = probe.processor.latency_frames();
     let tail = probe.processor.tail_frames();

@@ -238,21 +238,7 @@ impl ModelSession {
     }
 
     fn input_index(&self, name: &str) -> Result<usize, MlError> {
-        self.contract
-            .inputs
-            .iter()
-            .position(|s| s.name == name)
-            .ok_or_else(|| MlError::Input {
-                model: self.name.clone(),
-                detail: format!(
-                    "no input named {name:?}; the inputs are {:?}",
-                    self.contract
-                        .inputs
-                        .iter()
-                        .map(|s| s.name.as_str())
-                        .collect::<Vec<_>>()
-                ),
-            })
+        index_of(&self.contract.inputs, name, "input", &self.name)
     }
 
     /// The shape input `i` will be fed with.
@@ -498,21 +484,7 @@ impl ModelSession {
     }
 
     fn output_index(&self, name: &str) -> Result<usize, MlError> {
-        self.contract
-            .outputs
-            .iter()
-            .position(|s| s.name == name)
-            .ok_or_else(|| MlError::Input {
-                model: self.name.clone(),
-                detail: format!(
-                    "no output named {name:?}; the outputs are {:?}",
-                    self.contract
-                        .outputs
-                        .iter()
-                        .map(|s| s.name.as_str())
-                        .collect::<Vec<_>>()
-                ),
-            })
+        index_of(&self.contract.outputs, name, "output", &self.name)
     }
 
     /// The float output `name` of the last run (batch-major).
@@ -558,6 +530,21 @@ impl ModelSession {
         }
         Ok(())
     }
+}
+
+/// The position of tensor `name` among `specs`, or an error listing the
+/// names there are (`what`: "input" or "output").
+fn index_of(specs: &[TensorSpec], name: &str, what: &str, model: &str) -> Result<usize, MlError> {
+    specs
+        .iter()
+        .position(|s| s.name == name)
+        .ok_or_else(|| MlError::Input {
+            model: model.to_string(),
+            detail: format!(
+                "no {what} named {name:?}; the {what}s are {:?}",
+                specs.iter().map(|s| s.name.as_str()).collect::<Vec<_>>()
+            ),
+        })
 }
 
 #[cfg(test)]
