@@ -273,6 +273,9 @@ impl Chord {
     /// cannot write: a diminished seventh without a minor third and
     /// diminished fifth, a sixth together with a seventh or thirteenth, a
     /// ♭11, a ♯13.
+    // Inline: the symbol parser (chord::parse) calls it once per chord
+    // from another codegen unit.
+    #[inline]
     pub fn from_parts(parts: ChordParts) -> Result<Chord, HarmonyError> {
         let bad = |detail: &str| {
             Err(HarmonyError::OutOfRange {
