@@ -264,6 +264,21 @@ pub struct Suite {
 /// The seed used unless one is given ("kmidi" in ASCII).
 pub const DEFAULT_SEED: u64 = 0x6b_6d_69_64_69;
 
+/// A seed as a failure prints it: decimal, or hex after `0x`.
+///
+/// ```
+/// assert_eq!(kmidi_conformance::parse_seed("0x6b6d696469"), Some(kmidi_conformance::DEFAULT_SEED));
+/// assert_eq!(kmidi_conformance::parse_seed(" 42 "), Some(42));
+/// assert_eq!(kmidi_conformance::parse_seed("seed"), None);
+/// ```
+pub fn parse_seed(text: &str) -> Option<u64> {
+    let t = text.trim();
+    match t.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => t.parse().ok(),
+    }
+}
+
 impl Suite {
     /// A suite at `strictness`. The seed and the checks to run can be set
     /// from the environment, to rerun a reported failure:
@@ -272,13 +287,7 @@ impl Suite {
     pub fn new(strictness: Strictness) -> Self {
         let seed = std::env::var("KMIDI_CONFORMANCE_SEED")
             .ok()
-            .and_then(|s| {
-                let s = s.trim();
-                match s.strip_prefix("0x") {
-                    Some(hex) => u64::from_str_radix(hex, 16).ok(),
-                    None => s.parse().ok(),
-                }
-            })
+            .and_then(|s| parse_seed(&s))
             .unwrap_or(DEFAULT_SEED);
         let only = std::env::var("KMIDI_CONFORMANCE_CHECK").ok();
         Self {
@@ -286,6 +295,17 @@ impl Suite {
             seed,
             only,
         }
+    }
+
+    /// A suite at the strictness `KMIDI_CONFORMANCE_LEVEL` names (1 to
+    /// 10; [`Strictness::CI`] when unset or unreadable), with the seed and
+    /// checks of [`new`](Self::new): what a crate's conformance test runs.
+    pub fn from_env() -> Self {
+        let level = std::env::var("KMIDI_CONFORMANCE_LEVEL")
+            .ok()
+            .and_then(|l| l.trim().parse().ok())
+            .map_or(Strictness::CI, Strictness::new);
+        Self::new(level)
     }
 
     /// The same suite with another seed.

@@ -185,41 +185,38 @@ impl WavSource {
                 e,
             )
         };
-        match self.info.format {
-            SampleFormat::Float32 => {
-                let mut it = self.reader.samples::<f32>();
-                for f in 0..n {
-                    for ch in 0..channels {
-                        let s = it
-                            .next()
-                            .ok_or_else(|| truncated("the file ends early".into()))?
-                            .map_err(unreadable)?;
-                        if !s.is_finite() {
-                            return Err(EngineError::wav(
-                                path,
-                                format!(
-                                    "sample at frame {}, channel {ch} is {s}: a float WAV must \
-                                     hold finite samples",
-                                    self.read + f as u64
-                                ),
-                            ));
-                        }
-                        block.channel_mut(ch)[f] = s;
+        let fill = |it: &mut dyn Iterator<Item = hound::Result<f32>>, block: &mut AudioBuffer| {
+            for f in 0..n {
+                for ch in 0..channels {
+                    let s = it
+                        .next()
+                        .ok_or_else(|| truncated("the file ends early".into()))?
+                        .map_err(&unreadable)?;
+                    if !s.is_finite() {
+                        return Err(EngineError::wav(
+                            path,
+                            format!(
+                                "sample at frame {}, channel {ch} is {s}: a float WAV must \
+                                 hold finite samples",
+                                at + f as u64
+                            ),
+                        ));
                     }
+                    block.channel_mut(ch)[f] = s;
                 }
             }
+            Ok(())
+        };
+        match self.info.format {
+            SampleFormat::Float32 => fill(&mut self.reader.samples::<f32>(), block)?,
             SampleFormat::Int(bits) => {
+                // Integers scaled to ±1 are always finite.
                 let scale = 1.0 / (1u64 << (bits - 1)) as f32;
-                let mut it = self.reader.samples::<i32>();
-                for f in 0..n {
-                    for ch in 0..channels {
-                        let s = it
-                            .next()
-                            .ok_or_else(|| truncated("the file ends early".into()))?
-                            .map_err(unreadable)?;
-                        block.channel_mut(ch)[f] = s as f32 * scale;
-                    }
-                }
+                let mut ints = self
+                    .reader
+                    .samples::<i32>()
+                    .map(|r| r.map(|s| s as f32 * scale));
+                fill(&mut ints, block)?
             }
         }
         for ch in 0..channels {

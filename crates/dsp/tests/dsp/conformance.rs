@@ -2,7 +2,7 @@
 //! (kmidi-conformance) at the CI strictness; `KMIDI_CONFORMANCE_LEVEL`
 //! raises it (10 is the highest).
 
-use kmidi_conformance::{Automation, Exactness, Report, Strictness, Subject, Suite};
+use kmidi_conformance::{Automation, Exactness, Report, Subject, Suite};
 use kmidi_dsp::StreamSpec;
 use kmidi_dsp::biquad::FilterType;
 use kmidi_dsp::dynamics::{Compressor, CompressorSettings, Detection, Limiter, LimiterSettings};
@@ -10,14 +10,6 @@ use kmidi_dsp::eq::{BandSettings, Equalizer};
 use kmidi_dsp::gain::Gain;
 use kmidi_dsp::mixer::{Mixer, MixerConfig, StripLayout};
 use kmidi_dsp::resampler::{Resampler, ResamplerConfig, ResamplerQuality};
-
-fn suite() -> Suite {
-    let level = std::env::var("KMIDI_CONFORMANCE_LEVEL")
-        .ok()
-        .and_then(|l| l.parse().ok())
-        .map_or(Strictness::CI, Strictness::new);
-    Suite::new(level)
-}
 
 fn assert_conforms(report: Report) {
     println!("{report}");
@@ -32,7 +24,7 @@ fn gain() {
             h.set_db(-60.0 + 72.0 * rng.f32()).ok();
         }) as Automation
     });
-    assert_conforms(suite().check_in_place(&subject));
+    assert_conforms(Suite::from_env().check_in_place(&subject));
 }
 
 fn random_band(rng: &mut fastrand::Rng, rate: f32) -> BandSettings {
@@ -69,7 +61,7 @@ fn equalizer() {
                 h.set_band(band, random_band(rng, 48_000.0)).ok();
             }) as Automation
         });
-    assert_conforms(suite().check_in_place(&subject));
+    assert_conforms(Suite::from_env().check_in_place(&subject));
 }
 
 #[test]
@@ -79,7 +71,7 @@ fn equalizer_with_a_narrow_deep_resonance() {
     let subject = Subject::in_place("Equalizer (40 Hz, Q 40, +24 dB)", move |_| {
         Equalizer::new(&bands).ok()
     });
-    assert_conforms(suite().check_in_place(&subject));
+    assert_conforms(Suite::from_env().check_in_place(&subject));
 }
 
 fn compressor_subject(
@@ -102,7 +94,7 @@ fn compressor_subject(
 
 #[test]
 fn compressor_peak() {
-    assert_conforms(suite().check_in_place(&compressor_subject(
+    assert_conforms(Suite::from_env().check_in_place(&compressor_subject(
         "Compressor (peak, linked)",
         CompressorSettings::default(),
     )));
@@ -117,7 +109,7 @@ fn compressor_rms_unlinked() {
         ratio: 8.0,
         ..Default::default()
     };
-    assert_conforms(suite().check_in_place(&compressor_subject(
+    assert_conforms(Suite::from_env().check_in_place(&compressor_subject(
         "Compressor (RMS, per channel)",
         settings,
     )));
@@ -133,7 +125,7 @@ fn limiter() {
                 h.set_release_ms(10.0 + 500.0 * rng.f32()).ok();
             }) as Automation
         });
-    assert_conforms(suite().check_in_place(&subject));
+    assert_conforms(Suite::from_env().check_in_place(&subject));
 }
 
 #[test]
@@ -150,7 +142,7 @@ fn limiter_true_peak() {
                 h.set_release_ms(10.0 + 500.0 * rng.f32()).ok();
             }) as Automation
         });
-    assert_conforms(suite().check_in_place(&subject));
+    assert_conforms(Suite::from_env().check_in_place(&subject));
 }
 
 #[test]
@@ -178,7 +170,7 @@ fn mixer_of_mono_strips() {
             h.set_master_db(-12.0 * rng.f32()).ok();
         }) as Automation
     });
-    assert_conforms(suite().check(&subject));
+    assert_conforms(Suite::from_env().check(&subject));
 }
 
 #[test]
@@ -193,7 +185,7 @@ fn mixer_of_stereo_strips() {
         ))
         .ok()
     });
-    assert_conforms(suite().check(&subject));
+    assert_conforms(Suite::from_env().check(&subject));
 }
 
 fn resampler_subject(quality: ResamplerQuality, to: u32) -> Subject<Resampler> {
@@ -213,20 +205,22 @@ fn resampler_subject(quality: ResamplerQuality, to: u32) -> Subject<Resampler> {
 #[test]
 fn resampler_fft() {
     for to in [44_100, 96_000] {
-        assert_conforms(suite().check(&resampler_subject(ResamplerQuality::Fft, to)));
+        assert_conforms(Suite::from_env().check(&resampler_subject(ResamplerQuality::Fft, to)));
     }
 }
 
 #[test]
 fn resampler_sinc() {
     for to in [44_100, 96_000] {
-        assert_conforms(suite().check(&resampler_subject(ResamplerQuality::Sinc, to)));
+        assert_conforms(Suite::from_env().check(&resampler_subject(ResamplerQuality::Sinc, to)));
     }
 }
 
 #[test]
 fn resampler_polynomial() {
     for to in [44_100, 96_000] {
-        assert_conforms(suite().check(&resampler_subject(ResamplerQuality::Polynomial, to)));
+        assert_conforms(
+            Suite::from_env().check(&resampler_subject(ResamplerQuality::Polynomial, to)),
+        );
     }
 }

@@ -7,7 +7,7 @@ use crate::EngineError;
 use crate::config::{EngineConfig, GrooveConfig};
 use crate::groove_track::LoopedGroove;
 
-/// The control side of an [`Engine`]: lock-free mixer moves from any
+/// The control side of an [`Engine`](crate::Engine): lock-free mixer moves from any
 /// thread (faders, pans, mutes, solos), validated.
 #[derive(Debug, Clone)]
 pub struct EngineControl {

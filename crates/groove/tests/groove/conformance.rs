@@ -2,16 +2,8 @@
 //! its audio passes untouched, so the suite also compares what it
 //! reports (the onset envelope) across partitions, resets and re-prepares.
 
-use kmidi_conformance::{Strictness, Subject, Suite};
+use kmidi_conformance::{Subject, Suite};
 use kmidi_groove::onset::{OnsetConfig, OnsetDetector};
-
-fn suite() -> Suite {
-    let level = std::env::var("KMIDI_CONFORMANCE_LEVEL")
-        .ok()
-        .and_then(|l| l.parse().ok())
-        .map_or(Strictness::CI, Strictness::new);
-    Suite::new(level)
-}
 
 #[test]
 fn onset_detector() {
@@ -25,7 +17,7 @@ fn onset_detector() {
         out.extend(envelope.iter().map(|&v| v as f64));
         out
     });
-    let report = suite().check_in_place(&subject);
+    let report = Suite::from_env().check_in_place(&subject);
     println!("{report}");
     assert!(report.passed(), "{report}");
 }

@@ -3,16 +3,8 @@
 //! reports (label, key, tuning, frames seen) across partitions, resets
 //! and re-prepares.
 
-use kmidi_conformance::{Strictness, Subject, Suite};
+use kmidi_conformance::{Subject, Suite};
 use kmidi_harmony::detect::{ChordDetector, DetectorConfig};
-
-fn suite() -> Suite {
-    let level = std::env::var("KMIDI_CONFORMANCE_LEVEL")
-        .ok()
-        .and_then(|l| l.parse().ok())
-        .map_or(Strictness::CI, Strictness::new);
-    Suite::new(level)
-}
 
 #[test]
 fn chord_detector() {
@@ -34,7 +26,7 @@ fn chord_detector() {
             d.0.tuning_a4_hz() as f64,
         ]
     });
-    let report = suite().check_in_place(&subject);
+    let report = Suite::from_env().check_in_place(&subject);
     println!("{report}");
     assert!(report.passed(), "{report}");
 }

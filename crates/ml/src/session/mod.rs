@@ -70,13 +70,7 @@ impl ModelSession {
         contract: ModelContract,
         config: SessionConfig,
     ) -> Result<Self, MlError> {
-        let path = path.as_ref();
-        let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| MlError::Model {
-            model: name.clone(),
-            detail: e.to_string(),
-            source: Some(Cause::new(e)),
-        })?;
+        let (name, bytes) = read_model(path.as_ref())?;
         Self::from_bytes(&name, &bytes, contract, config)
     }
 
@@ -132,13 +126,7 @@ impl ModelSession {
     /// As [`from_file`](Self::from_file), and [`MlError::Contract`] for
     /// inputs or outputs of other element types.
     pub fn open_any(path: impl AsRef<Path>, config: SessionConfig) -> Result<Self, MlError> {
-        let path = path.as_ref();
-        let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| MlError::Model {
-            model: name.clone(),
-            detail: e.to_string(),
-            source: Some(Cause::new(e)),
-        })?;
+        let (name, bytes) = read_model(path.as_ref())?;
         Self::open_any_bytes(&name, &bytes, config)
     }
 
@@ -529,6 +517,19 @@ impl ModelSession {
             self.run()?;
         }
         Ok(())
+    }
+}
+
+/// A model file's bytes, with the name its errors use (its path).
+fn read_model(path: &Path) -> Result<(String, Vec<u8>), MlError> {
+    let name = path.display().to_string();
+    match std::fs::read(path) {
+        Ok(bytes) => Ok((name, bytes)),
+        Err(e) => Err(MlError::Model {
+            model: name,
+            detail: e.to_string(),
+            source: Some(Cause::new(e)),
+        }),
     }
 }
 

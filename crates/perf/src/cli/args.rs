@@ -35,14 +35,10 @@ fn parse_block(text: &str) -> Result<usize, String> {
         .ok_or_else(|| "allowed 1 to 8192 frames".to_string())
 }
 
-/// A seed: decimal or `0x` hex.
+/// A seed: decimal or `0x` hex, as the suite prints it.
 pub fn parse_seed(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    match t.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => t.parse(),
-    }
-    .map_err(|_| format!("{text:?} is not a seed: a decimal or 0x-hex number"))
+    kmidi_conformance::parse_seed(text)
+        .ok_or_else(|| format!("{text:?} is not a seed: a decimal or 0x-hex number"))
 }
 
 /// Which engines to build: presets or a config file, at each rate and

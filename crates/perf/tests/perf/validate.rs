@@ -4,15 +4,8 @@
 
 use std::process::Command;
 
-use kmidi_conformance::Report;
-use kmidi_perf::validate::{EngineSource, engine_subject, suite, validate};
-
-fn level() -> u8 {
-    std::env::var("KMIDI_CONFORMANCE_LEVEL")
-        .ok()
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(5)
-}
+use kmidi_conformance::{Report, Suite};
+use kmidi_perf::validate::{EngineSource, engine_subject, validate};
 
 fn assert_conforms(report: &Report) {
     println!("{report}");
@@ -26,7 +19,7 @@ fn every_preset_conforms() {
             format!("Engine ({preset})"),
             EngineSource::Preset(preset.into()),
         );
-        assert_conforms(&suite(level(), None).check(&subject));
+        assert_conforms(&Suite::from_env().check(&subject));
     }
 }
 
@@ -37,7 +30,7 @@ fn an_engine_with_input_at_another_rate_conforms() {
     let (reports, notes) = validate(
         "band, input at 44.1 kHz",
         &EngineSource::Config(config),
-        &suite(level(), None),
+        &Suite::from_env(),
         false,
     );
     println!("{notes:?}");
@@ -51,7 +44,7 @@ fn the_minimal_presets_nodes_conform() {
     let (reports, _) = validate(
         "minimal",
         &EngineSource::Preset("minimal".into()),
-        &suite(level(), None),
+        &Suite::from_env(),
         true,
     );
     assert!(
