@@ -115,16 +115,20 @@ fn compressor_rms_unlinked() {
     )));
 }
 
+/// The limiter with `settings`, its ceiling and release automated.
+fn limiter_subject(name: &str, settings: LimiterSettings) -> Subject<kmidi_dsp::InPlace<Limiter>> {
+    Subject::in_place(name, move |_| Limiter::new(settings).ok()).automate(|l| {
+        let h = l.0.handle();
+        Box::new(move |rng: &mut fastrand::Rng| {
+            h.set_ceiling_db(-20.0 * rng.f32()).ok();
+            h.set_release_ms(10.0 + 500.0 * rng.f32()).ok();
+        }) as Automation
+    })
+}
+
 #[test]
 fn limiter() {
-    let subject = Subject::in_place("Limiter", |_| Limiter::new(LimiterSettings::default()).ok())
-        .automate(|l| {
-            let h = l.0.handle();
-            Box::new(move |rng: &mut fastrand::Rng| {
-                h.set_ceiling_db(-20.0 * rng.f32()).ok();
-                h.set_release_ms(10.0 + 500.0 * rng.f32()).ok();
-            }) as Automation
-        });
+    let subject = limiter_subject("Limiter", LimiterSettings::default());
     assert_conforms(Suite::from_env().check_in_place(&subject));
 }
 
@@ -134,14 +138,7 @@ fn limiter_true_peak() {
         true_peak: true,
         ..Default::default()
     };
-    let subject = Subject::in_place("Limiter (true peak)", move |_| Limiter::new(settings).ok())
-        .automate(|l| {
-            let h = l.0.handle();
-            Box::new(move |rng: &mut fastrand::Rng| {
-                h.set_ceiling_db(-20.0 * rng.f32()).ok();
-                h.set_release_ms(10.0 + 500.0 * rng.f32()).ok();
-            }) as Automation
-        });
+    let subject = limiter_subject("Limiter (true peak)", settings);
     assert_conforms(Suite::from_env().check_in_place(&subject));
 }
 

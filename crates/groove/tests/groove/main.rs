@@ -12,3 +12,17 @@ mod drums;
 mod regressions;
 mod smf;
 mod timing;
+
+use kmidi_groove::event::{EventKind, TickEvent};
+
+/// A note-on of `key` on channel 0 at velocity 100.
+fn on(tick: u64, key: u8) -> TickEvent {
+    TickEvent {
+        tick,
+        kind: EventKind::NoteOn {
+            channel: 0,
+            key,
+            velocity: 100,
+        },
+    }
+}

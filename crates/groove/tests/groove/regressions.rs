@@ -6,16 +6,7 @@ use kmidi_groove::event::{EventKind, TickEvent, notes_from_events, sort_events};
 use kmidi_groove::scheduler::BlockScheduler;
 use kmidi_groove::tempo::TempoMap;
 
-fn on(tick: u64, key: u8) -> TickEvent {
-    TickEvent {
-        tick,
-        kind: EventKind::NoteOn {
-            channel: 0,
-            key,
-            velocity: 100,
-        },
-    }
-}
+use crate::on;
 
 fn off(tick: u64, key: u8) -> TickEvent {
     TickEvent {

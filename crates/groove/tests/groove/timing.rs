@@ -13,16 +13,7 @@ use kmidi_groove::smf::{FileEvent, FileEventKind, MidiFile, SmfFormat, Timing};
 use kmidi_groove::tempo::TempoMap;
 use proptest::prelude::*;
 
-fn on(tick: u64, key: u8) -> TickEvent {
-    TickEvent {
-        tick,
-        kind: EventKind::NoteOn {
-            channel: 0,
-            key,
-            velocity: 100,
-        },
-    }
-}
+use crate::on;
 
 #[test]
 fn an_hour_has_no_drift_at_any_tempo() {
@@ -383,6 +374,24 @@ fn pattern() -> Vec<Note> {
         .collect()
 }
 
+/// One short note at `start`.
+fn note(start: u64) -> Note {
+    Note {
+        start,
+        duration: 10,
+        channel: 0,
+        key: 1,
+        velocity: 1,
+    }
+}
+
+/// Where `quantize` moves one note at `start`.
+fn quantized_start(start: u64, grid: Grid, settings: QuantizeSettings) -> u64 {
+    let mut n = [note(start)];
+    quantize(&mut n, grid, settings).unwrap();
+    n[0].start
+}
+
 #[test]
 fn quantize_at_full_strength_lands_on_the_grid() {
     let grid = Grid::new(480, Division::Sixteenth, false).unwrap();
@@ -403,60 +412,42 @@ fn quantize_at_full_strength_lands_on_the_grid() {
     );
     assert!(Grid::new(100, Division::SixtyFourth, true).is_err());
     // Half strength goes half way; a narrow window leaves far notes alone.
-    let mut n = vec![Note {
-        start: 100,
-        duration: 10,
-        channel: 0,
-        key: 1,
-        velocity: 1,
-    }];
-    quantize(
-        &mut n,
-        grid,
-        QuantizeSettings {
-            strength: 50.0,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    assert_eq!(n[0].start, 110);
-    let mut n = vec![Note {
-        start: 60,
-        duration: 10,
-        channel: 0,
-        key: 1,
-        velocity: 1,
-    }];
-    quantize(
-        &mut n,
-        grid,
-        QuantizeSettings {
-            window: 50.0,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    assert_eq!(n[0].start, 60);
+    assert_eq!(
+        quantized_start(
+            100,
+            grid,
+            QuantizeSettings {
+                strength: 50.0,
+                ..Default::default()
+            }
+        ),
+        110
+    );
+    assert_eq!(
+        quantized_start(
+            60,
+            grid,
+            QuantizeSettings {
+                window: 50.0,
+                ..Default::default()
+            }
+        ),
+        60
+    );
     // Quantize with swing puts off-beats on the swung line.
-    let mut n = vec![Note {
-        start: 125,
-        duration: 10,
-        channel: 0,
-        key: 1,
-        velocity: 1,
-    }];
-    quantize(
-        &mut n,
-        grid,
-        QuantizeSettings {
-            swing: 66.0,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    assert_eq!(n[0].start, 120 + 38);
+    assert_eq!(
+        quantized_start(
+            125,
+            grid,
+            QuantizeSettings {
+                swing: 66.0,
+                ..Default::default()
+            }
+        ),
+        120 + 38
+    );
     let err = quantize(
-        &mut n,
+        &mut [note(125)],
         grid,
         QuantizeSettings {
             strength: 120.0,

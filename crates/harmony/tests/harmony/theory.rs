@@ -261,6 +261,26 @@ fn chord_vocabulary_parses_to_the_right_notes() {
     assert_eq!(ChordKind::Diminished7.interval_mask(), 0b0010_0100_1001);
 }
 
+/// Each input fails to parse as `T` at the byte given, with an
+/// expectation that contains the words given.
+fn assert_parse_errors<T: std::str::FromStr<Err = HarmonyError> + std::fmt::Debug>(
+    cases: &[(&str, usize, &str)],
+) {
+    for &(input, pos, expected) in cases {
+        match input.parse::<T>() {
+            Err(HarmonyError::Parse {
+                position,
+                expected: e,
+                ..
+            }) => {
+                assert_eq!(position, pos, "{input}: {e}");
+                assert!(e.contains(expected), "{input}: {e}");
+            }
+            other => panic!("{input}: {other:?}"),
+        }
+    }
+}
+
 #[test]
 fn bad_chord_symbols_say_where_and_what() {
     let cases: [(&str, usize, &str); 10] = [
@@ -275,19 +295,7 @@ fn bad_chord_symbols_say_where_and_what() {
         ("C7(b9", 5, "')'"),
         ("Cadd7", 4, "9, 11 or 13 after add"),
     ];
-    for (input, pos, expected) in cases {
-        match input.parse::<Chord>() {
-            Err(HarmonyError::Parse {
-                position,
-                expected: e,
-                ..
-            }) => {
-                assert_eq!(position, pos, "{input}: {e}");
-                assert!(e.contains(expected), "{input}: {e}");
-            }
-            other => panic!("{input}: {other:?}"),
-        }
-    }
+    assert_parse_errors::<Chord>(&cases);
     let err = "C7/E7".parse::<Chord>().unwrap_err().to_string();
     assert!(err.contains("end of input after the bass"), "{err}");
 }
@@ -518,19 +526,7 @@ fn bad_numerals_say_where_and_what() {
             .parse::<RomanNumeral>()
             .is_err()
     );
-    for (input, pos, expected) in cases {
-        match input.parse::<RomanNumeral>() {
-            Err(HarmonyError::Parse {
-                position,
-                expected: e,
-                ..
-            }) => {
-                assert_eq!(position, pos, "{input}: {e}");
-                assert!(e.contains(expected), "{input}: {e}");
-            }
-            other => panic!("{input}: {other:?}"),
-        }
-    }
+    assert_parse_errors::<RomanNumeral>(&cases);
 }
 
 #[test]
