@@ -7,8 +7,9 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kmidi_benches::{BLOCK_SIZES, SAMPLE_RATE, criterion_config, signals};
 use kmidi_dsp::{AudioBuffer, Processor, StreamSpec};
+use kmidi_engine::material::humanized_drum_notes;
 use kmidi_groove::event::{EventKind, Note, TickEvent, events_from_notes};
-use kmidi_groove::groove::{Division, Grid, QuantizeSettings, humanize, quantize, swing};
+use kmidi_groove::groove::{Division, Grid, QuantizeSettings, quantize, swing};
 use kmidi_groove::onset::{OnsetConfig, OnsetDetector};
 use kmidi_groove::scheduler::BlockScheduler;
 use kmidi_groove::smf::{MidiFile, SmfFormat};
@@ -73,23 +74,9 @@ fn scheduler(c: &mut Criterion) {
     g.finish();
 }
 
-fn notes_10k() -> Vec<Note> {
-    let mut notes: Vec<Note> = (0..10_000u64)
-        .map(|i| Note {
-            start: i * 120,
-            duration: 60,
-            channel: 9,
-            key: 36 + (i % 4) as u8,
-            velocity: 100,
-        })
-        .collect();
-    humanize(&mut notes, 20.0, 8.0, 1).unwrap();
-    notes
-}
-
 fn quantize_swing(c: &mut Criterion) {
     let mut g = c.benchmark_group("groove/quantize");
-    let notes = notes_10k();
+    let notes = humanized_drum_notes(10_000);
     let grid = Grid::new(480, Division::Sixteenth, false).unwrap();
     g.throughput(Throughput::Elements(notes.len() as u64));
     g.bench_function("quantize_and_swing_10k", |b| {
@@ -118,7 +105,10 @@ fn smf_parse(c: &mut Criterion) {
     let mut g = c.benchmark_group("groove/smf_parse");
     let map = TempoMap::new(480).unwrap();
     let mut file = MidiFile::new(SmfFormat::Parallel, &map);
-    let notes: Vec<Note> = notes_10k().into_iter().take(5_000).collect();
+    let notes: Vec<Note> = humanized_drum_notes(10_000)
+        .into_iter()
+        .take(5_000)
+        .collect();
     file.add_track(Some("drums"), &events_from_notes(&notes)); // 10 000 events
     let bytes = file.to_bytes().unwrap();
     g.throughput(Throughput::Bytes(bytes.len() as u64));

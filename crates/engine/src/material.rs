@@ -10,10 +10,16 @@
 //! Stems are rendered with phasor oscillators (one complex multiply a
 //! partial a sample), so 8 s at 96 kHz take well under a second; the loops
 //! take 4 bytes a frame a role (12 MB at 48 kHz for all nine).
+//!
+//! [`humanized_drum_notes`] is the symbolic material of the lab's groove
+//! workloads (quantize, swing, schedule), shared by `kmidi-perf check` and
+//! the Criterion benches so that both time the same notes.
 
 use std::f64::consts::TAU;
 
 use kmidi_dsp::AudioBuffer;
+use kmidi_groove::event::Note;
+use kmidi_groove::groove::humanize;
 use kmidi_harmony::key::Key;
 use kmidi_harmony::roman::RomanNumeral;
 
@@ -25,6 +31,31 @@ pub const TEMPO_BPM: f64 = 120.0;
 pub const BARS: usize = 4;
 /// The progression, one numeral a bar.
 pub const PROGRESSION: [&str; 4] = ["I", "vi", "IV", "V7"];
+
+/// `count` drum hits on channel 10 (kick, side stick, snare, clap in
+/// turn), one every 120 ticks at 60 ticks long, humanized by up to 20
+/// ticks and 8 velocity steps with seed 1: the same notes on every run.
+///
+/// ```
+/// let notes = kmidi_engine::material::humanized_drum_notes(100);
+/// assert_eq!(notes.len(), 100);
+/// assert!(notes.iter().all(|n| n.channel == 9 && (36..40).contains(&n.key)));
+/// ```
+pub fn humanized_drum_notes(count: u64) -> Vec<Note> {
+    let mut notes: Vec<Note> = (0..count)
+        .map(|i| Note {
+            start: i * 120,
+            duration: 60,
+            channel: 9,
+            key: 36 + (i % 4) as u8,
+            velocity: 100,
+        })
+        .collect();
+    // A fixed seed and amounts inside humanize's ranges: it cannot fail,
+    // and if it could, the notes would stay on the grid.
+    let _ = humanize(&mut notes, 20.0, 8.0, 1);
+    notes
+}
 
 /// Pre-rendered stems: one loop per [`TrackRole`], plus their mix.
 #[derive(Debug, Clone)]

@@ -6,9 +6,8 @@ use std::time::{Duration, Instant};
 
 use kmidi_dsp::{AudioBuffer, Processor, StreamSpec};
 use kmidi_engine::EngineConfig;
-use kmidi_engine::material::Material;
-use kmidi_groove::event::Note;
-use kmidi_groove::groove::{Division, Grid, QuantizeSettings, humanize, quantize, swing};
+use kmidi_engine::material::{Material, humanized_drum_notes};
+use kmidi_groove::groove::{Division, Grid, QuantizeSettings, quantize, swing};
 use kmidi_groove::onset::{OnsetConfig, OnsetDetector};
 use kmidi_groove::scheduler::BlockScheduler;
 use kmidi_groove::tempo::TempoMap;
@@ -161,21 +160,6 @@ fn time_with_setup(
 /// batch cannot. Tails (p95 and up) stay per call.
 const BATCH_NS: u64 = 2_000_000;
 
-fn notes_10k() -> Vec<Note> {
-    let mut notes: Vec<Note> = (0..10_000u64)
-        .map(|i| Note {
-            start: i * 120,
-            duration: 60,
-            channel: 9,
-            key: 36 + (i % 4) as u8,
-            velocity: 100,
-        })
-        .collect();
-    // A fixed seed and valid ranges: cannot fail.
-    let _ = humanize(&mut notes, 20.0, 8.0, 1);
-    notes
-}
-
 /// Measures one workload.
 ///
 /// # Errors
@@ -214,7 +198,7 @@ pub fn measure(workload: &Workload, budget: CheckBudget) -> Result<BlockSummary,
             })
         }
         Workload::MidiScheduler => {
-            let notes = notes_10k();
+            let notes = humanized_drum_notes(10_000);
             let events = kmidi_groove::event::events_from_notes(&notes);
             let map = TempoMap::new(480).map_err(|e| PerfError::Engine(e.into()))?;
             let mut s = BlockScheduler::new(&events, &map, 48_000)
@@ -230,7 +214,7 @@ pub fn measure(workload: &Workload, budget: CheckBudget) -> Result<BlockSummary,
             })
         }
         Workload::QuantizeSwing => {
-            let notes = notes_10k();
+            let notes = humanized_drum_notes(10_000);
             let grid = Grid::new(480, Division::Sixteenth, false)
                 .map_err(|e| PerfError::Engine(e.into()))?;
             let work = std::cell::RefCell::new(notes.clone());
