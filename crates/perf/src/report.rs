@@ -288,6 +288,26 @@ pub fn check_table(report: &CheckReport) -> String {
             }
         );
     }
+    for r in report.results.iter().filter(|r| r.runs.len() > 1) {
+        let runs: Vec<String> = r
+            .runs
+            .iter()
+            .map(|&v| {
+                if r.unit == "%" {
+                    format!("{v:.2}%")
+                } else {
+                    fmt_us(v)
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "timed again: {}: {} over its limit at first; runs {} (judged on the fastest)",
+            r.name,
+            r.statistic.name(),
+            runs.join(", ")
+        );
+    }
     let mut warned = std::collections::BTreeSet::new();
     for r in &report.results {
         if r.heavy_tail && warned.insert(r.workload.clone()) {

@@ -99,6 +99,11 @@ pub struct CheckResult {
     pub median_us: f64,
     /// p99, µs.
     pub p99_us: f64,
+    /// The statistic in every run of the workload, in order: one, or more
+    /// when a run over the limit was timed again (`measured` is the
+    /// lowest).
+    #[serde(default)]
+    pub runs: Vec<f64>,
 }
 
 /// How long each workload is timed.
@@ -128,9 +133,18 @@ pub struct MachineScale {
     pub factor: f64,
 }
 
+/// Times a failing workload this many times more before the failure
+/// stands. Interference on a shared machine only ever adds time, so the
+/// fastest of the runs is the one that speaks for the code; a real
+/// regression fails every one. (A CI run once measured the chord parser
+/// at 6.5× its usual time for one workload's half second while every
+/// other workload was within 1% of the run before.)
+pub const CONFIRMATION_RUNS: usize = 2;
+
 /// Measures every workload the targets name (each once) and judges them,
 /// with scaled limits multiplied by this machine's speed (unless
-/// `unscaled`).
+/// `unscaled`). A workload that fails a target is timed again, up to
+/// [`CONFIRMATION_RUNS`] more times, and judged on its fastest run.
 ///
 /// # Errors
 /// As [`measure`].
@@ -140,20 +154,40 @@ pub fn check(
     unscaled: bool,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(Vec<CheckResult>, MachineScale), PerfError> {
-    let mut measured: HashMap<Workload, BlockSummary> = HashMap::new();
-    let mut calibration = vec![calibration_ns()];
-    for t in &file.targets {
-        let w: Workload = t
-            .workload
+    check_with(
+        file,
+        unscaled,
+        progress,
+        &mut |w| measure(w, budget),
+        &mut calibration_ns,
+    )
+}
+
+/// [`check`] with the measurement and the calibration kernel passed in.
+fn check_with(
+    file: &TargetsFile,
+    unscaled: bool,
+    progress: &mut dyn FnMut(&str),
+    measure: &mut dyn FnMut(&Workload) -> Result<BlockSummary, PerfError>,
+    kernel: &mut dyn FnMut() -> f64,
+) -> Result<(Vec<CheckResult>, MachineScale), PerfError> {
+    let workload_of = |t: &Target| -> Result<Workload, PerfError> {
+        t.workload
             .parse()
-            .map_err(|e: String| PerfError::invalid("workload", &t.workload, e))?;
+            .map_err(|e: String| PerfError::invalid("workload", &t.workload, e))
+    };
+    // Every run of each workload, in order.
+    let mut measured: HashMap<Workload, Vec<BlockSummary>> = HashMap::new();
+    let mut calibration = vec![kernel()];
+    for t in &file.targets {
+        let w = workload_of(t)?;
         if let std::collections::hash_map::Entry::Vacant(slot) = measured.entry(w) {
             progress(&t.workload);
             // The kernel beside every workload, in this process: the
             // scale sees the same machine state the workloads saw.
-            calibration.push(calibration_ns());
-            let s = measure(slot.key(), budget)?;
-            slot.insert(s);
+            calibration.push(kernel());
+            let s = measure(slot.key())?;
+            slot.insert(vec![s]);
         }
     }
     let mut sorted = calibration.clone();
@@ -169,18 +203,32 @@ pub fn check(
         reference: file.calibration.clone(),
         factor,
     };
+    let limit_here = |t: &Target| match t.gate {
+        Gate::Scaled => t.limit * factor,
+        Gate::Deadline => t.limit,
+    };
+    // The run that speaks for a target: the one with the lowest value of
+    // its statistic.
+    let best = |t: &Target, runs: &[BlockSummary]| -> BlockSummary {
+        *runs
+            .iter()
+            .min_by(|a, b| t.statistic.of(a).total_cmp(&t.statistic.of(b)))
+            .expect("every workload has a first run")
+    };
+    for t in &file.targets {
+        let w = workload_of(t)?;
+        let runs = measured.get_mut(&w).expect("measured above");
+        while t.statistic.of(&best(t, runs)) > limit_here(t) && runs.len() <= CONFIRMATION_RUNS {
+            progress(&format!("{} (again: over its limit)", t.workload));
+            runs.push(measure(&w)?);
+        }
+    }
     let mut out = Vec::new();
     for t in &file.targets {
-        let w: Workload = t
-            .workload
-            .parse()
-            .map_err(|e: String| PerfError::invalid("workload", &t.workload, e))?;
-        let summary = measured[&w];
+        let runs = &measured[&workload_of(t)?];
+        let summary = best(t, runs);
         let value = t.statistic.of(&summary);
-        let limit_here = match t.gate {
-            Gate::Scaled => t.limit * factor,
-            Gate::Deadline => t.limit,
-        };
+        let limit_here = limit_here(t);
         out.push(CheckResult {
             name: t.name.clone(),
             workload: t.workload.clone(),
@@ -199,7 +247,83 @@ pub fn check(
             heavy_tail: summary.heavy_tail(),
             median_us: summary.median_us,
             p99_us: summary.p99_us,
+            runs: runs.iter().map(|r| t.statistic.of(r)).collect(),
         });
     }
     Ok((out, scale))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::BlockTimes;
+
+    /// A summary whose every call took `us` microseconds.
+    fn summary_of(us: f64) -> BlockSummary {
+        let mut t = BlockTimes::new(1e9, 0.8);
+        for _ in 0..100 {
+            t.record((us * 1000.0) as u64);
+        }
+        t.summary()
+    }
+
+    fn file(limit: f64) -> TargetsFile {
+        TargetsFile {
+            schema_version: TARGETS_SCHEMA_VERSION,
+            calibration: Some(Calibration {
+                reference_ns: 100.0,
+                machine: "test".into(),
+            }),
+            targets: vec![Target {
+                name: "chord parse".into(),
+                workload: "chord_parse".into(),
+                statistic: Statistic::Median,
+                limit,
+                source: TargetSource::Kmidi,
+                gate: Gate::Scaled,
+            }],
+        }
+    }
+
+    /// Runs the check with measurements taken from `times` in turn.
+    fn run(limit: f64, times: &[f64]) -> (CheckResult, usize) {
+        let mut next = times.iter();
+        let mut calls = 0;
+        let (results, scale) = check_with(
+            &file(limit),
+            false,
+            &mut |_| {},
+            &mut |_| {
+                calls += 1;
+                Ok(summary_of(*next.next().expect("enough runs")))
+            },
+            &mut || 100.0,
+        )
+        .unwrap();
+        assert_eq!(scale.factor, 1.0);
+        (results[0].clone(), calls)
+    }
+
+    #[test]
+    fn a_transient_slow_run_is_timed_again_and_judged_on_the_fastest() {
+        let (r, calls) = run(3.6, &[3.9, 0.6]);
+        assert_eq!(calls, 2);
+        assert_eq!(r.verdict, Outcome::Pass);
+        assert!((r.measured - 0.6).abs() < 0.05, "{}", r.measured);
+        assert_eq!(r.runs.len(), 2);
+    }
+
+    #[test]
+    fn a_real_regression_fails_every_run() {
+        let (r, calls) = run(3.6, &[3.9, 4.0, 3.95]);
+        assert_eq!(calls, 1 + CONFIRMATION_RUNS);
+        assert_eq!(r.verdict, Outcome::Fail);
+        assert!((r.measured - 3.9).abs() < 0.05, "{}", r.measured);
+    }
+
+    #[test]
+    fn a_pass_is_timed_once() {
+        let (r, calls) = run(3.6, &[0.6]);
+        assert_eq!((calls, r.verdict, r.runs.len()), (1, Outcome::Pass, 1));
+    }
 }
