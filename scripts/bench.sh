@@ -24,8 +24,9 @@ usage: scripts/bench.sh <command> [args]
   compare <base> <new> [args]
                        kmidi-perf's verdicts on two saved baselines: table,
                        --markdown or --json; exit 1 on any regression
-  ab [args]            kmidi-perf ab: base and head built once, run
-                       interleaved; e.g. scripts/bench.sh ab --base-dir ../base
+  ab [args]            kmidi-perf ab: base and head built once, run as
+                       short processes in ABBA blocks, judged per process;
+                       e.g. scripts/bench.sh ab --base-dir ../base
   flamegraph [filter]  profile benches matching the regex [filter] with pprof,
                        write one flamegraph.svg each and print their paths
   iai [--save-baseline=N|--baseline=N]

@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
 # How far the regression gate can be trusted on this machine
-# (docs/PERFORMANCE.md, "Measured trust"). Three experiments:
+# (docs/PERFORMANCE.md, "Measured trust"). The experiments:
 #
-#   scripts/trust.sh aa [N]      N A/A comparisons of the quick suite, each
-#                                an interleaved `kmidi-perf ab --quick
-#                                --rounds 2` of one build against itself.
-#                                Reports the share of benches flagged as
-#                                regressions (all false alarms).
-#   scripts/trust.sh canary [N]  N interleaved A/B runs (`kmidi-perf ab`) of
-#                                the canary bench at 100% against 110% work.
-#                                Reports how many flagged it.
+#   scripts/trust.sh aa [N] [ab args]
+#                                N A/A comparisons, each a process-level
+#                                `kmidi-perf ab --quick` of one build against
+#                                itself (extra args, e.g. --bench dsp, pass
+#                                through). Reports the share of benches
+#                                flagged either way (all false alarms).
+#   scripts/trust.sh canary [N]  N A/B runs (`kmidi-perf ab`) of the canary
+#                                bench at 100% against 110% work. Reports
+#                                how many flagged it.
+#   scripts/trust.sh peer-gate   The CI gate on a workspace that is not
+#                                kmidi: peer-suite/ (Criterion 0.5) against
+#                                itself with peer-suite/slowdown.patch
+#                                applied (its FIR filter ~10% slower). Passes
+#                                when exactly the fir/ benches regress,
+#                                nothing else is flagged either way, and the
+#                                regressions have a differential profile
+#                                (callgrind: the suite has no profiler hook).
 #   scripts/trust.sh iai-canary [N]
 #                                N instruction-count runs of the canary at
 #                                100% against 101% work, each compared by
 #                                `kmidi-perf compare`. Reports how many
 #                                flagged it.
 #
-# Everything goes under target/kmidi-perf/trust/; nothing else is touched.
+# Everything goes under target/kmidi-perf/trust/ (and the peer checkouts
+# under target/peer/); nothing else is touched.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -36,16 +46,17 @@ shift || true
 case "$cmd" in
   aa)
     n="${1:-10}"
+    shift || true
     build_lab
     rm -rf "$OUT/aa"; mkdir -p "$OUT/aa"
     flagged=0; total=0
     for i in $(seq 1 "$n"); do
       j="$OUT/aa/compare-$i.json"
       # The same build on both sides: every flag is a false alarm.
-      "$PERF" ab --quick --rounds 2 --profile-seconds 0 --out "$OUT/aa/$i" --json > "$j" 2> "$OUT/aa/ab-$i.log" \
+      "$PERF" ab --quick --profile-seconds 0 --out "$OUT/aa/$i" --json "$@" > "$j" 2> "$OUT/aa/ab-$i.log" \
         || [ $? = 1 ] || { tail -3 "$OUT/aa/ab-$i.log"; die "kmidi-perf ab failed in comparison $i"; }
-      read -r f t names < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=[b["id"] for b in d["benches"] if b["verdict"]=="regressed"]; print(len(r), len(d["benches"]), " ".join(r))' "$j")
-      echo "A/A $i: $f of $t benches flagged as regressions ${names}"
+      read -r f t names < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=[b["id"] for b in d["benches"] if b["verdict"]!="unchanged"]; print(len(r), len(d["benches"]), " ".join(r))' "$j")
+      echo "A/A $i: $f of $t benches flagged ${names}"
       flagged=$((flagged + f)); total=$((total + t))
     done
     python3 -c "import sys; f,t=int(sys.argv[1]),int(sys.argv[2]); print(f'A/A: {f} of {t} bench comparisons flagged ({100*f/t:.2f}%), allowed 1%'); sys.exit(0 if f <= t/100 else 1)" "$flagged" "$total"
@@ -57,7 +68,7 @@ case "$cmd" in
     for i in $(seq 1 "$n"); do
       dir="$OUT/canary/$i"
       rm -rf "$dir"
-      if "$PERF" ab --benches canary --filter '^canary/' --quick --rounds 3 --out "$dir" \
+      if "$PERF" ab --bench canary --filter '^canary/' --quick --out "$dir" \
            --base-env KMIDI_CANARY_WORK=100 --head-env KMIDI_CANARY_WORK=110 > "$OUT/canary-$i.txt" 2>&1; then
         echo "canary $i: not flagged"; sed -n '/canary/p' "$OUT/canary-$i.txt"
       else
@@ -90,8 +101,37 @@ case "$cmd" in
     echo "instruction count +1%: flagged in $hits of $n runs (needed: all)"
     [ "$hits" -eq "$n" ]
     ;;
+  peer-gate)
+    build_lab
+    peer="$ROOT/target/peer"
+    rm -rf "$peer" "$OUT/peer"; mkdir -p "$peer" "$OUT/peer"
+    cp -r peer-suite "$peer/base"; cp -r peer-suite "$peer/head"
+    (cd "$peer/head" && patch -p1 -s < slowdown.patch)
+    set +e
+    # One target directory for both checkouts, as a user's CARGO_TARGET_DIR
+    # would be: ab copies each side's executables before building the next.
+    CARGO_TARGET_DIR="$peer/target" "$PERF" ab --base-dir "$peer/base" --head-dir "$peer/head" \
+      --quick --profile-seconds 1 --out "$OUT/peer" --save "$OUT/peer.json" > "$OUT/peer.txt"
+    code=$?
+    set -e
+    cat "$OUT/peer.txt"
+    [ "$code" = 1 ] || die "kmidi-perf ab exited $code on the slowed FIR filter (expected 1)"
+    python3 - "$OUT/peer.json" <<'PY'
+import json, sys
+benches = json.load(open(sys.argv[1]))["benches"]
+fir = {b["id"] for b in benches if b["id"].startswith("fir/")}
+regressed = {b["id"] for b in benches if b["verdict"] == "regressed"}
+others = {b["id"]: b["verdict"] for b in benches if b["verdict"] != "unchanged" and b["id"] not in fir}
+if not fir or regressed != fir or others:
+    sys.exit(f"expected exactly {sorted(fir)} regressed; got regressed {sorted(regressed)}, other flags {others}")
+missing = [b["id"] for b in benches if b["id"] in fir and not b.get("diff_flamegraph")]
+if missing:
+    sys.exit(f"no differential profile for {missing}")
+print(f"ok: exactly the {len(fir)} fir/ benches regressed, {len(benches) - len(fir)} others unchanged, each regression profiled")
+PY
+    ;;
   *)
-    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'
     [ "$cmd" = help ] || exit 2
     ;;
 esac

@@ -17,6 +17,8 @@
 
 use std::time::Duration;
 
+pub mod cpu_time;
+
 use criterion::Criterion;
 
 /// Block sizes every process bench sweeps (frames).
@@ -38,8 +40,18 @@ pub const BLOCK: usize = 512;
 /// `KMIDI_BENCH_QUICK=1` (`scripts/bench.sh quick`): 0.1 s + 0.3 s, 10
 /// samples, no plots: a smoke run in under 3 minutes, not a measurement.
 pub fn criterion_config() -> Criterion {
+    configured(Criterion::default())
+}
+
+/// [`criterion_config`] measuring the benchmark thread's CPU time
+/// ([`cpu_time::ThreadCpuTime`]) instead of wall time.
+pub fn cpu_time_config() -> Criterion<cpu_time::ThreadCpuTime> {
+    configured(Criterion::default().with_measurement(cpu_time::ThreadCpuTime::default()))
+}
+
+fn configured<M: criterion::measurement::Measurement + 'static>(c: Criterion<M>) -> Criterion<M> {
     let quick = std::env::var_os("KMIDI_BENCH_QUICK").is_some();
-    let base = Criterion::default()
+    let base = c
         .noise_threshold(0.03)
         .nresamples(20_000)
         .with_profiler(profiling::FlamegraphProfiler::new(997));

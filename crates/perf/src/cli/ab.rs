@@ -1,11 +1,11 @@
-//! `kmidi-perf ab`: build base and head once, run them interleaved and
-//! judge.
+//! `kmidi-perf ab`: build base and head once, run each as many short
+//! processes in ABBA blocks, and judge on per-process medians.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use kmidi_perf::PerfError;
-use kmidi_perf::ab::{AbSpec, Side, run_ab};
+use kmidi_perf::ab::{AbSpec, CargoSelection, CriterionOptions, ProcessPlan, Side, run_ab};
 
 use super::args::range;
 use super::output::{VerdictOutput, load_config};
@@ -25,18 +25,45 @@ pub struct AbArgs {
     /// Environment for the head runs, KEY=VALUE (repeatable).
     #[arg(long)]
     head_env: Vec<String>,
-    /// Bench targets to build and run, comma-separated (e.g. canary,dsp;
+    /// Bench targets to build and run, comma-separated (Cargo's `--bench`;
     /// default: all).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long = "bench", alias = "benches", value_delimiter = ',')]
     benches: Vec<String>,
+    /// Packages whose benches to build (Cargo's `--package`, repeatable;
+    /// default: the whole workspace).
+    #[arg(long = "package", short = 'p')]
+    packages: Vec<String>,
+    /// Cargo features to enable in both builds, comma-separated (e.g.
+    /// rubato's bench_asyncro).
+    #[arg(long, value_delimiter = ',')]
+    features: Vec<String>,
     /// Criterion filter (regex) selecting the benches.
     #[arg(long)]
     filter: Option<String>,
-    /// Rounds of A and B, in alternating order (2 to 50); a regression must be beyond the
-    /// threshold in every round.
-    #[arg(long, default_value_t = 2)]
-    rounds: usize,
-    /// Quick suite settings (0.1 s warm-up, 0.3 s measurement, 10 samples).
+    /// Criterion's --warm-up-time for each process, seconds.
+    #[arg(long, default_value_t = 0.2)]
+    warm_up_time: f64,
+    /// Criterion's --measurement-time for each process, seconds.
+    #[arg(long, default_value_t = 0.4)]
+    measurement_time: f64,
+    /// Criterion's --sample-size for each process (at least 10).
+    #[arg(long, default_value_t = 10)]
+    sample_size: usize,
+    /// Any further argument for every bench executable, passed as it is
+    /// (repeatable), e.g. --criterion-arg=--noise-threshold=0.05.
+    #[arg(long, allow_hyphen_values = true)]
+    criterion_arg: Vec<String>,
+    /// Processes per side before the first look.
+    #[arg(long, default_value_t = 8)]
+    min_processes: usize,
+    /// Processes per side at most.
+    #[arg(long, default_value_t = 32)]
+    max_processes: usize,
+    /// Minutes the measuring processes may take; undecided benches are
+    /// judged on what they have when it runs out.
+    #[arg(long, default_value_t = 20.0)]
+    budget_minutes: f64,
+    /// Quick settings: 0.05 s warm-up and 0.1 s measurement per process.
     #[arg(long)]
     quick: bool,
     /// Seconds to profile each side of a regressed bench for its
@@ -72,6 +99,31 @@ pub fn execute(args: &AbArgs) -> Result<ExitCode, PerfError> {
             ));
         }
     }
+    range("--budget-minutes", args.budget_minutes, 0.1, 24.0 * 60.0)?;
+    range("--warm-up-time", args.warm_up_time, 0.0, 600.0)?;
+    range("--measurement-time", args.measurement_time, 0.01, 600.0)?;
+    if args.sample_size < 10 {
+        return Err(PerfError::invalid(
+            "--sample-size",
+            args.sample_size,
+            "at least 10 (Criterion's minimum)",
+        ));
+    }
+    let criterion = if args.quick {
+        CriterionOptions {
+            warm_up_seconds: 0.05,
+            measurement_seconds: 0.1,
+            sample_size: args.sample_size,
+            extra: args.criterion_arg.clone(),
+        }
+    } else {
+        CriterionOptions {
+            warm_up_seconds: args.warm_up_time,
+            measurement_seconds: args.measurement_time,
+            sample_size: args.sample_size,
+            extra: args.criterion_arg.clone(),
+        }
+    };
     let spec = AbSpec {
         base: Side {
             dir: args.base_dir.clone(),
@@ -81,10 +133,19 @@ pub fn execute(args: &AbArgs) -> Result<ExitCode, PerfError> {
             dir: args.head_dir.clone(),
             env: parse_env(&args.head_env)?,
         },
-        targets: args.benches.clone(),
+        cargo: CargoSelection {
+            packages: args.packages.clone(),
+            features: args.features.clone(),
+            targets: args.benches.clone(),
+        },
         filter: args.filter.clone(),
-        rounds: args.rounds,
-        quick: args.quick,
+        criterion,
+        plan: ProcessPlan {
+            min_processes: args.min_processes,
+            max_processes: args.max_processes,
+            alpha: kmidi_perf::verdict::DEFAULT_ALPHA,
+            budget: std::time::Duration::from_secs_f64(args.budget_minutes * 60.0),
+        },
         out: std::path::absolute(&args.out).map_err(|e| PerfError::caused(&args.out, e))?,
         profile_seconds: args.profile_seconds,
         config: load_config(args.output.config.as_deref())?,

@@ -8,6 +8,7 @@ use kmidi_perf::PerfError;
 use kmidi_perf::baseline::{Baseline, read_gungraun};
 use kmidi_perf::compare::{CompareOptions, Comparison, FingerprintCheck, compare, sort_benches};
 use kmidi_perf::fingerprint::Fingerprint;
+use kmidi_perf::verdict::PROCESS_METHOD;
 
 use super::output::{VerdictOutput, default_criterion_dir, load_config, read_document};
 
@@ -30,7 +31,7 @@ pub struct CompareArgs {
     /// Compare baselines from different machines, marked UNTRUSTED.
     #[arg(long)]
     allow_mismatch: bool,
-    /// Take wall-time verdicts from an interleaved run (the JSON of
+    /// Take wall-time verdicts from a process-level A/B run (the JSON of
     /// `kmidi-perf ab --save`) instead of the Criterion baselines; the
     /// baselines then give only instruction and allocation counts.
     #[arg(long)]
@@ -40,17 +41,17 @@ pub struct CompareArgs {
 }
 
 impl CompareArgs {
-    /// The interleaved run named by `--wall-from`, checked to be one.
-    fn interleaved(&self) -> Result<Option<Comparison>, PerfError> {
+    /// The A/B run named by `--wall-from`, checked to be one.
+    fn process_run(&self) -> Result<Option<Comparison>, PerfError> {
         let Some(p) = &self.wall_from else {
             return Ok(None);
         };
         let ab: Comparison = read_document(p, "kmidi-perf/compare")?;
-        if ab.method != "interleaved" {
+        if ab.method != PROCESS_METHOD {
             return Err(PerfError::file(
                 p,
                 format!(
-                    "method {:?}: --wall-from takes the JSON of kmidi-perf ab --save",
+                    "method {:?}: --wall-from takes the JSON of kmidi-perf ab --save (method {PROCESS_METHOD:?}; runs older than the process-level ab must be run again)",
                     ab.method
                 ),
             ));
@@ -58,9 +59,9 @@ impl CompareArgs {
         Ok(Some(ab))
     }
 
-    /// Wall time from the interleaved run `ab`; the baselines give the
+    /// Wall time from the A/B run `ab`; the baselines give the
     /// instruction and allocation counts.
-    fn with_interleaved_wall(
+    fn with_process_wall(
         &self,
         ab: &Comparison,
         options: &CompareOptions,
@@ -80,13 +81,13 @@ impl CompareArgs {
             c.benches.extend(ab.benches.iter().cloned());
             c
         };
-        // Both sides of an interleaved run ran on this one machine.
+        // Both sides of an A/B run ran on this one machine.
         c.base = self.base.clone();
         c.new = self.new.clone();
         c.fingerprint = ab.fingerprint.clone();
         c.base_fingerprint = ab.base_fingerprint.clone();
         c.new_fingerprint = ab.new_fingerprint.clone();
-        c.method = "interleaved".into();
+        c.method = PROCESS_METHOD.into();
         sort_benches(&mut c.benches);
         Ok(c)
     }
@@ -102,8 +103,8 @@ pub fn execute(args: &CompareArgs) -> Result<ExitCode, PerfError> {
         config: load_config(args.output.config.as_deref())?,
         allow_missing: args.allow_missing,
     };
-    let c = match args.interleaved()? {
-        Some(ab) => args.with_interleaved_wall(&ab, &options)?,
+    let c = match args.process_run()? {
+        Some(ab) => args.with_process_wall(&ab, &options)?,
         None => {
             let (base, new) = (&args.base, &args.new);
             let a = Baseline::read(&criterion_dir, &args.gungraun_dir, base)?;

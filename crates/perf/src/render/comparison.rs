@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::verdict::{BenchComparison, Comparison, Verdict};
+use crate::verdict::{BenchComparison, Comparison, ProcessEvidence, Verdict};
 
 /// Formats nanoseconds with a unit.
 pub fn format_ns(ns: f64) -> String {
@@ -23,6 +23,9 @@ fn change_cell(b: &BenchComparison) -> String {
             "{:+.1}% [{:+.1}, {:+.1}]",
             w.change_percent, w.ci_percent.0, w.ci_percent.1
         ));
+        if let Some(p) = &w.processes {
+            parts.push(process_cell(p));
+        }
     }
     if let Some(i) = &b.instructions {
         parts.push(format!("Ir {:+.2}%", i.change_percent));
@@ -33,6 +36,34 @@ fn change_cell(b: &BenchComparison) -> String {
         parts.push(format!("blocks {}→{}", a.base, a.new));
     }
     parts.join(", ")
+}
+
+/// The process-level evidence in one cell: processes per side, the rank
+/// test, the power, why measuring stopped, and the modes of an unstable
+/// bench.
+fn process_cell(p: &ProcessEvidence) -> String {
+    let mut cell = format!(
+        "{}+{} processes, p {:.1e} (level {:.1e}; rank test {:.1e}), power {:.0}%, {}",
+        p.base_medians_ns.len(),
+        p.new_medians_ns.len(),
+        p.p_value,
+        p.alpha,
+        p.rank_p_value,
+        p.power * 100.0,
+        p.stopped.as_str()
+    );
+    if p.unstable() {
+        cell.push_str(&format!(
+            ", unstable{}: {}",
+            if p.mode_by_mode {
+                " (compared mode by mode)"
+            } else {
+                ""
+            },
+            p.modes_text()
+        ));
+    }
+    cell
 }
 
 fn value_cells(b: &BenchComparison) -> (String, String) {
@@ -70,8 +101,17 @@ pub fn table(c: &Comparison) -> String {
         .max(5);
     let _ = writeln!(
         out,
-        "{:<9}  {:<width$}  {:>12}  {:>12}  {:>7}  change [95% CI]",
-        "verdict", "bench", "base", "new", "thresh"
+        "{:<9}  {:<width$}  {:>12}  {:>12}  {:>7}  change [{}]",
+        "verdict",
+        "bench",
+        "base",
+        "new",
+        "thresh",
+        if c.method == crate::verdict::PROCESS_METHOD {
+            "interval], fastest half of per-process medians; evidence"
+        } else {
+            "95% CI"
+        }
     );
     for b in &c.benches {
         let (base, new) = value_cells(b);
@@ -125,18 +165,21 @@ pub fn markdown(c: &Comparison, criterion_dir: &Path, link_base: Option<&str>) -
         out,
         "### {icon} kmidi-perf: {r} regressed, {i} improved, {u} unchanged\n"
     );
-    let _ = writeln!(
-        out,
-        "`{}` → `{}`, {} comparison. A regression needs a change beyond the bench's threshold with a 95% interval that excludes zero{}.\n",
-        c.base,
-        c.new,
-        c.method,
-        if c.method == "interleaved" {
-            " and every round beyond it on its own"
-        } else {
-            ""
-        }
-    );
+    if c.method == crate::verdict::PROCESS_METHOD {
+        let _ = writeln!(
+            out,
+            "`{}` → `{}`, compared over many short processes per side in ABBA blocks, one median per process; base and new are the geometric means of the fastest half of the per-process medians. A regression needs a permutation test over processes significant at its look's level, an interval above zero and a change of at least {:.0}% of the bench's threshold; benches whose per-process medians split into modes are marked unstable, and compared mode by mode when both sides show the same modes.\n",
+            c.base,
+            c.new,
+            crate::verdict::MIN_EFFECT_SHARE * 100.0
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "`{}` → `{}`, {} comparison. A regression needs a change beyond the bench's threshold with a 95% interval that excludes zero.\n",
+            c.base, c.new, c.method
+        );
+    }
     if let Some(w) = c.fingerprint_warning() {
         let _ = writeln!(out, "> **⚠ {w}**\n");
     }

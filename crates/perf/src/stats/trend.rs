@@ -4,22 +4,7 @@
 
 use serde::Serialize;
 
-/// The standard normal CDF (Abramowitz and Stegun 7.1.26 erf, |error|
-/// < 1.5e-7).
-fn normal_cdf(z: f64) -> f64 {
-    let x = z.abs() / std::f64::consts::SQRT_2;
-    let t = 1.0 / (1.0 + 0.327_591_1 * x);
-    let poly = t
-        * (0.254_829_592
-            + t * (-0.284_496_736
-                + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
-    let erf = 1.0 - poly * (-x * x).exp();
-    if z >= 0.0 {
-        0.5 * (1.0 + erf)
-    } else {
-        0.5 * (1.0 - erf)
-    }
-}
+use super::normal_cdf;
 
 /// Mann-Kendall test: the two-sided p-value of a monotonic trend in
 /// `xs` (1 for fewer than 4 points).

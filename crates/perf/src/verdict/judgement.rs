@@ -1,6 +1,6 @@
 //! The judge: one verdict per bench from its wall time, instruction count
 //! and heap blocks against its thresholds, and the comparison of two
-//! baselines (or of an interleaved run) with the machines' fingerprints.
+//! baselines (or of a process-level A/B run) with the machines' fingerprints.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -53,9 +53,11 @@ pub struct WallChange {
     pub change_percent: f64,
     /// 95% bootstrap interval of the change, percent.
     pub ci_percent: (f64, f64),
-    /// Interleaved runs: the change in each round, percent.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub rounds_percent: Vec<f64>,
+    /// Process-level runs (`ab`): the per-process evidence; then the
+    /// medians above are the geometric means of the fastest half of the per-process medians,
+    /// and the change and its interval are theirs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processes: Option<crate::verdict::processes::ProcessEvidence>,
 }
 
 /// A change in a count (instructions or heap blocks).
@@ -97,7 +99,7 @@ impl WallChange {
             new_ns,
             change_percent,
             ci_percent,
-            rounds_percent: Vec::new(),
+            processes: None,
         }
     }
 }
@@ -114,27 +116,47 @@ pub fn judge(
     let mut better = Vec::new();
     if let Some(w) = wall {
         let (lo, hi) = w.ci_percent;
-        // Interleaved rounds must agree, and not only on the sign: each
-        // round on its own must be beyond the threshold. On this machine
-        // class that is what brings A/A false alarms under 1% with two
-        // rounds (docs/PERFORMANCE.md, "Issue 8").
-        let agree_up = w.rounds_percent.iter().all(|r| *r > t.wall_percent);
-        let agree_down = w.rounds_percent.iter().all(|r| *r < -t.wall_percent);
-        let text = format!(
-            "wall time {:+.1}% [{:+.1}%, {:+.1}%]{}",
-            w.change_percent,
-            lo,
-            hi,
-            if w.rounds_percent.is_empty() {
-                String::new()
-            } else {
-                format!(" in {} rounds", w.rounds_percent.len())
+        if let Some(p) = &w.processes {
+            let text = format!(
+                "wall time {:+.1}% [{:+.1}%, {:+.1}%] over {}+{} processes, permutation p = {:.2e} (level {:.1e}, power {:.0}%){}",
+                w.change_percent,
+                lo,
+                hi,
+                p.base_medians_ns.len(),
+                p.new_medians_ns.len(),
+                p.p_value,
+                p.alpha,
+                p.power * 100.0,
+                if p.unstable() {
+                    format!("; unstable: {}", p.modes_text())
+                } else {
+                    String::new()
+                }
+            );
+            match crate::verdict::processes::flagged(
+                w.change_percent,
+                w.ci_percent,
+                p.p_value,
+                p.alpha,
+                t.wall_percent,
+            ) {
+                Some(true) => worse.push(format!(
+                    "{text} ≥ {}%",
+                    t.wall_percent * crate::verdict::processes::MIN_EFFECT_SHARE
+                )),
+                Some(false) => better.push(text),
+                None => {}
             }
-        );
-        if w.change_percent > t.wall_percent && lo > 0.0 && agree_up {
-            worse.push(format!("{text} > {}%", t.wall_percent));
-        } else if w.change_percent < -t.wall_percent && hi < 0.0 && agree_down {
-            better.push(text);
+        } else {
+            let text = format!(
+                "wall time {:+.1}% [{:+.1}%, {:+.1}%]",
+                w.change_percent, lo, hi
+            );
+            if w.change_percent > t.wall_percent && lo > 0.0 {
+                worse.push(format!("{text} > {}%", t.wall_percent));
+            } else if w.change_percent < -t.wall_percent && hi < 0.0 {
+                better.push(text);
+            }
         }
     }
     if let Some(c) = instructions {
@@ -228,7 +250,8 @@ pub struct Comparison {
     pub new_fingerprint: Option<Fingerprint>,
     /// The fingerprint check.
     pub fingerprint: FingerprintCheck,
-    /// How the wall times were measured: `baselines` or `interleaved`.
+    /// How the wall times were measured: `baselines`, or `processes`
+    /// ([`crate::verdict::PROCESS_METHOD`], `kmidi-perf ab`).
     pub method: String,
     /// Every bench in both, regressions first.
     pub benches: Vec<BenchComparison>,
@@ -504,25 +527,45 @@ mod tests {
     }
 
     #[test]
-    fn rounds_must_agree_on_the_sign() {
-        let b = noisy(100.0, 0.01, 50, 3);
-        let n = noisy(120.0, 0.01, 50, 5);
-        let mut w = WallChange::from_samples(&b, &n, 100.0, 120.0, 1);
-        w.rounds_percent = vec![25.0, 30.0, -2.0];
+    fn process_evidence_flags_a_bimodal_ten_percent_slowdown() {
+        // Per-process medians in two modes (46 and 70 µs, as rubato's
+        // cubic f32/1ch showed), the new side 10% slower in both.
+        let base: Vec<f64> = (0..16)
+            .map(|i| if i % 3 == 0 { 70.0 } else { 46.0 } + f64::from(i % 4) * 0.1)
+            .collect();
+        let slower: Vec<f64> = base.iter().rev().map(|x| x * 1.10).collect();
+        let w = crate::verdict::process_change(&base, &slower, &[0.002], 0.002, 10.0, 1);
+        let p = w.processes.as_ref().unwrap();
+        assert!(p.unstable(), "{p:?}");
+        let (verdict, reasons) = judge(Some(&w), None, None, &Thresholds::default());
+        assert_eq!(verdict, Verdict::Regressed, "{w:?}");
+        assert!(reasons[0].contains("unstable"), "{reasons:?}");
+    }
+
+    #[test]
+    fn process_evidence_of_one_build_is_unchanged() {
+        let base: Vec<f64> = (0..16)
+            .map(|i| if i % 3 == 0 { 70.0 } else { 46.0 } + f64::from(i % 5) * 0.1)
+            .collect();
+        let same: Vec<f64> = base.iter().rev().copied().collect();
+        let w = crate::verdict::process_change(&base, &same, &[0.002], 0.002, 10.0, 1);
         assert_eq!(
             judge(Some(&w), None, None, &Thresholds::default()).0,
             Verdict::Unchanged
         );
-        // Same sign, but one round within the threshold: not enough.
-        w.rounds_percent = vec![25.0, 30.0, 5.0];
+    }
+
+    #[test]
+    fn significant_change_below_the_floor_is_unchanged() {
+        // +2% everywhere, measured very precisely: real, but below half
+        // of the 10% threshold.
+        let base: Vec<f64> = (0..16).map(|i| 100.0 + f64::from(i % 4) * 0.05).collect();
+        let new: Vec<f64> = base.iter().map(|x| x * 1.02).collect();
+        let w = crate::verdict::process_change(&base, &new, &[0.001], 0.002, 10.0, 1);
+        assert!(w.processes.as_ref().unwrap().p_value < 0.002);
         assert_eq!(
             judge(Some(&w), None, None, &Thresholds::default()).0,
             Verdict::Unchanged
-        );
-        w.rounds_percent = vec![25.0, 30.0, 15.0];
-        assert_eq!(
-            judge(Some(&w), None, None, &Thresholds::default()).0,
-            Verdict::Regressed
         );
     }
 

@@ -666,16 +666,16 @@ fn report_renders_in_headless_chromium_without_console_errors() {
     assert!(png.len() > 50_000, "screenshot only {} bytes", png.len());
 }
 
-/// The PR gate's shape: wall time from an interleaved run (`ab --save`),
-/// instruction and allocation counts from the gungraun baselines.
+/// The PR gate's shape: wall time from a process-level A/B run (`ab
+/// --save`), instruction and allocation counts from the gungraun baselines.
 #[test]
-fn compare_takes_wall_time_from_an_interleaved_run() {
+fn compare_takes_wall_time_from_a_process_level_run() {
     let ws = workspace();
     let out = compare(ws.path(), &["--json"]);
     let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let plain = ws.path().join("plain.json");
     std::fs::write(&plain, v.to_string()).unwrap();
-    v["method"] = "interleaved".into();
+    v["method"] = kmidi_perf::verdict::PROCESS_METHOD.into();
     let wall: Vec<serde_json::Value> = v["benches"]
         .as_array()
         .unwrap()
@@ -687,16 +687,16 @@ fn compare_takes_wall_time_from_an_interleaved_run() {
     v["benches"] = wall.into();
     let ab = ws.path().join("ab.json");
     std::fs::write(&ab, v.to_string()).unwrap();
-    // No Criterion baselines at all: only the interleaved run and gungraun.
+    // No Criterion baselines at all: only the A/B run and gungraun.
     std::fs::remove_dir_all(ws.path().join("criterion")).unwrap();
     let out = compare(ws.path(), &["--wall-from", "ab.json", "--json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let c: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(c["method"], "interleaved");
+    assert_eq!(c["method"], kmidi_perf::verdict::PROCESS_METHOD);
     assert_eq!(c["base"], "main");
     assert_eq!(c["benches"].as_array().unwrap().len(), 5);
     assert_eq!(c["benches"][0]["verdict"], "regressed");
-    // A plain comparison is not an interleaved run.
+    // A plain comparison is not an A/B run.
     let out = compare(ws.path(), &["--wall-from", "plain.json"]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);

@@ -1,0 +1,466 @@
+//! A/B runs with the process as the unit of evidence.
+//!
+//! Base and head bench executables are built once (any Criterion 0.5–0.8
+//! workspace, with Cargo's `--package`, `--features` and `--bench`), then
+//! run as many short processes per side, in ABBA blocks (A B B A, then
+//! B A A B, …), so that drift of the machine and any advantage of going
+//! first fall on both sides alike. Each process runs every bench still
+//! undecided and gives one median per bench; the verdict comes from those
+//! per-process medians ([`crate::verdict::processes`]), never from samples
+//! pooled within processes, which cannot see the variance between
+//! processes.
+//!
+//! The plan is sequential: a bench is looked at once each side has
+//! [`ProcessPlan::looks`] processes, and it stops being measured as soon
+//! as its answer is clear (a significant change, an interval inside the
+//! reporting floor, or enough power to have seen a change of its
+//! threshold). The looks share the false-alarm level (Bonferroni). Within
+//! the time budget, undecided benches get more processes, up to
+//! [`ProcessPlan::max_processes`] per side.
+//!
+//! For every regressed bench both builds are then profiled
+//! ([`profile::differential_profile`]).
+
+pub mod cargo;
+pub mod profile;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::baseline::{CriterionBench, read_criterion};
+use crate::error::PerfError;
+use crate::fingerprint::Fingerprint;
+use crate::stats::{median_of, median_standard_error, seed_for};
+use crate::verdict::{
+    BenchComparison, COMPARE_SCHEMA, COMPARE_VERSION, CompareConfig, Comparison, FingerprintCheck,
+    MIN_EFFECT_SHARE, PROCESS_METHOD, StopReason, TARGET_POWER, Verdict, WallChange,
+    counted_or_wall, flagged, process_change, sort_benches,
+};
+
+pub use cargo::{CargoSelection, CriterionOptions};
+pub use profile::differential_flamegraph;
+
+/// One side of an A/B run.
+#[derive(Debug, Clone)]
+pub struct Side {
+    /// The workspace to build (a checkout).
+    pub dir: PathBuf,
+    /// Extra environment for its runs.
+    pub env: Vec<(String, String)>,
+}
+
+/// How many processes, and when to look.
+#[derive(Debug, Clone)]
+pub struct ProcessPlan {
+    /// Processes per side before the first look (at least 4; 8 lets the
+    /// exact rank test reach the per-look level).
+    pub min_processes: usize,
+    /// Processes per side at most.
+    pub max_processes: usize,
+    /// The false-alarm level of one bench's comparison, over all looks.
+    pub alpha: f64,
+    /// Wall-clock budget for the measuring processes.
+    pub budget: Duration,
+}
+
+impl Default for ProcessPlan {
+    fn default() -> Self {
+        Self {
+            min_processes: 8,
+            max_processes: 32,
+            alpha: crate::verdict::DEFAULT_ALPHA,
+            budget: Duration::from_secs(20 * 60),
+        }
+    }
+}
+
+impl ProcessPlan {
+    /// Processes per side at each look: the minimum, then twice the last,
+    /// in whole ABBA blocks, up to the maximum. Few looks: each one splits
+    /// the false-alarm level further.
+    pub fn looks(&self) -> Vec<usize> {
+        let mut looks = Vec::new();
+        let mut n = self.min_processes.div_ceil(2) * 2;
+        while n < self.max_processes {
+            looks.push(n);
+            n *= 2;
+        }
+        looks.push(self.max_processes.div_ceil(2) * 2);
+        looks
+    }
+
+    /// The level each look is held to.
+    pub fn alpha_per_look(&self) -> f64 {
+        self.alpha / self.looks().len() as f64
+    }
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct AbSpec {
+    /// The base (A).
+    pub base: Side,
+    /// The head (B).
+    pub head: Side,
+    /// What to build.
+    pub cargo: CargoSelection,
+    /// A Criterion filter (regex) selecting the benches.
+    pub filter: Option<String>,
+    /// Criterion's options for every process.
+    pub criterion: CriterionOptions,
+    /// How many processes, when to look.
+    pub plan: ProcessPlan,
+    /// Where results, profiles and flamegraphs go.
+    pub out: PathBuf,
+    /// Seconds each side is profiled for a regressed bench (0: no
+    /// differential profiles).
+    pub profile_seconds: f64,
+    /// Thresholds.
+    pub config: CompareConfig,
+}
+
+/// The base and head executables of one bench target and its benches.
+struct Target {
+    base: PathBuf,
+    head: PathBuf,
+}
+
+/// One bench's evidence so far.
+struct BenchState {
+    target: usize,
+    base: Vec<f64>,
+    new: Vec<f64>,
+    errors: Vec<f64>,
+    latest: Option<CriterionBench>,
+    decided: Option<WallChange>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Which {
+    Base,
+    Head,
+}
+
+/// ABBA, then BAAB: each block gives every side two processes and goes
+/// first and last once each.
+fn block_order(block: usize) -> [Which; 4] {
+    use Which::{Base, Head};
+    if block.is_multiple_of(2) {
+        [Base, Head, Head, Base]
+    } else {
+        [Head, Base, Base, Head]
+    }
+}
+
+/// Decides a bench at a look, or leaves it for more processes.
+fn look(
+    id: &str,
+    s: &BenchState,
+    spec: &AbSpec,
+    alpha: f64,
+    final_reason: Option<StopReason>,
+) -> Option<WallChange> {
+    let t = spec.config.thresholds(id);
+    let mut w = process_change(
+        &s.base,
+        &s.new,
+        &s.errors,
+        alpha,
+        t.wall_percent,
+        seed_for(id),
+    );
+    let p = w.processes.as_mut()?;
+    let floor = t.wall_percent * MIN_EFFECT_SHARE;
+    let stop = if flagged(
+        w.change_percent,
+        w.ci_percent,
+        p.p_value,
+        alpha,
+        t.wall_percent,
+    )
+    .is_some()
+    {
+        Some(StopReason::Significant)
+    } else if w.ci_percent.0 > -floor && w.ci_percent.1 < floor {
+        Some(StopReason::IntervalInsideFloor)
+    } else if p.p_value >= alpha && p.power >= TARGET_POWER {
+        Some(StopReason::PowerReached)
+    } else {
+        final_reason
+    };
+    p.stopped = stop?;
+    Some(w)
+}
+
+fn run_one(
+    spec: &AbSpec,
+    which: Which,
+    exe: &Path,
+    index: usize,
+    ids: &[&str],
+) -> Result<BTreeMap<String, CriterionBench>, PerfError> {
+    let (side, tag) = match which {
+        Which::Base => (&spec.base, 'a'),
+        Which::Head => (&spec.head, 'b'),
+    };
+    let home = spec.out.join("criterion").join(format!("{tag}-{index:04}"));
+    cargo::run_process(exe, side, spec, &home, ids)?;
+    read_criterion(&home, cargo::PROCESS_BASELINE)
+}
+
+/// Runs the process-level A/B comparison and judges every bench.
+///
+/// # Errors
+/// [`PerfError`] when a build or a bench run fails, when the plan is
+/// invalid, or when the filter selects no bench.
+pub fn run_ab(spec: &AbSpec) -> Result<Comparison, PerfError> {
+    let plan = &spec.plan;
+    if plan.min_processes < 4 || plan.max_processes < plan.min_processes {
+        return Err(PerfError::invalid(
+            "--min-processes/--max-processes",
+            format!("{}/{}", plan.min_processes, plan.max_processes),
+            "at least 4 processes per side before the first look, and a maximum not below it",
+        ));
+    }
+    for old in ["criterion", "bin"].map(|d| spec.out.join(d)) {
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(|e| PerfError::caused(&old, e))?;
+        }
+    }
+    let bin = spec.out.join("bin");
+    let base_exes = cargo::build(&spec.base.dir, &spec.cargo, &bin.join("a"), None)?;
+    let same_build = spec.base.dir.canonicalize().ok() == spec.head.dir.canonicalize().ok();
+    let head_exes = if same_build {
+        base_exes.clone()
+    } else {
+        // Two checkouts of one package in one CARGO_TARGET_DIR: cargo
+        // leaves out the checkout's path when it decides what is fresh, so
+        // the head "builds" in no time and its executable is the base's.
+        // The head gets a target directory of its own below the shared one.
+        let shared = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from);
+        let head_target = shared.map(|t| t.join("kmidi-ab-head"));
+        if let Some(t) = &head_target {
+            eprintln!(
+                "ab: CARGO_TARGET_DIR is shared by both checkouts; the head builds in {}",
+                t.display()
+            );
+        }
+        cargo::build(
+            &spec.head.dir,
+            &spec.cargo,
+            &bin.join("b"),
+            head_target.as_deref(),
+        )?
+    };
+    let root = spec.out.join("criterion");
+    let listing = root.join("list");
+    let mut targets = Vec::new();
+    let mut states: BTreeMap<String, BenchState> = BTreeMap::new();
+    for (name, a) in &base_exes {
+        let Some(b) = head_exes.get(name) else {
+            eprintln!("ab: bench target {name} is only in the base build; skipped");
+            continue;
+        };
+        let in_base = cargo::list_benches(a, &spec.base, spec, &listing)?;
+        let in_head = cargo::list_benches(b, &spec.head, spec, &listing)?;
+        let both: Vec<String> = in_base
+            .into_iter()
+            .filter(|id| in_head.contains(id))
+            .collect();
+        if both.is_empty() {
+            continue;
+        }
+        for id in both {
+            states.insert(
+                id,
+                BenchState {
+                    target: targets.len(),
+                    base: Vec::new(),
+                    new: Vec::new(),
+                    errors: Vec::new(),
+                    latest: None,
+                    decided: None,
+                },
+            );
+        }
+        targets.push(Target {
+            base: a.clone(),
+            head: b.clone(),
+        });
+    }
+    if states.is_empty() {
+        return Err(PerfError::invalid(
+            "--filter",
+            spec.filter.as_deref().unwrap_or("(none)"),
+            "a Criterion filter matching at least one bench in both builds",
+        ));
+    }
+    let looks = plan.looks();
+    let alpha = plan.alpha_per_look();
+    eprintln!(
+        "ab: {} benches; looks at {:?} processes per side, each at level {alpha:.1e}; budget {} s",
+        states.len(),
+        looks,
+        plan.budget.as_secs()
+    );
+    let started = Instant::now();
+    let mut count = [0usize; 2];
+    let mut block = 0;
+    loop {
+        for which in block_order(block) {
+            let slot = usize::from(which == Which::Head);
+            for (t, target) in targets.iter().enumerate() {
+                let ids: Vec<&str> = states
+                    .iter()
+                    .filter(|(_, s)| s.target == t && s.decided.is_none())
+                    .map(|(id, _)| id.as_str())
+                    .collect();
+                if ids.is_empty() {
+                    continue;
+                }
+                let exe = if which == Which::Base {
+                    &target.base
+                } else {
+                    &target.head
+                };
+                let results = run_one(spec, which, exe, count[slot], &ids)?;
+                let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+                for id in ids {
+                    let Some(r) = results.get(&id) else {
+                        return Err(PerfError::file(
+                            exe,
+                            format!("the process gave no result for {id}"),
+                        ));
+                    };
+                    let s = states
+                        .get_mut(&id)
+                        .ok_or_else(|| PerfError::file(exe, format!("unexpected bench {id}")))?;
+                    let median = median_of(&r.samples_ns);
+                    s.errors.push(median_standard_error(&r.samples_ns));
+                    if which == Which::Base {
+                        s.base.push(median);
+                    } else {
+                        s.new.push(median);
+                        s.latest = Some(r.clone());
+                    }
+                }
+            }
+            count[slot] += 1;
+        }
+        block += 1;
+        let n = count[0].min(count[1]);
+        let elapsed = started.elapsed();
+        let per_block = elapsed / block as u32;
+        let out_of_time = elapsed + per_block > plan.budget;
+        let last = n >= *looks.last().unwrap_or(&n);
+        let final_reason = if last {
+            Some(StopReason::ProcessLimit)
+        } else if out_of_time {
+            Some(StopReason::TimeBudget)
+        } else {
+            None
+        };
+        if looks.contains(&n) || final_reason.is_some() {
+            for (id, s) in states.iter_mut().filter(|(_, s)| s.decided.is_none()) {
+                s.decided = look(id, s, spec, alpha, final_reason);
+            }
+        }
+        let open = states.values().filter(|s| s.decided.is_none()).count();
+        eprintln!(
+            "ab: {n}+{n} processes, {} of {} benches decided, {:.0} s of {} s",
+            states.len() - open,
+            states.len(),
+            elapsed.as_secs_f64(),
+            plan.budget.as_secs()
+        );
+        if open == 0 {
+            break;
+        }
+    }
+    let mut benches: Vec<BenchComparison> = Vec::new();
+    for (id, s) in &states {
+        let Some(wall) = s.decided.clone() else {
+            continue;
+        };
+        benches.push(counted_or_wall(
+            id,
+            Some(wall),
+            None,
+            None,
+            &spec.config,
+            s.latest.as_ref(),
+        ));
+    }
+    if spec.profile_seconds > 0.0 {
+        for bench in benches
+            .iter_mut()
+            .filter(|b| b.verdict == Verdict::Regressed)
+        {
+            let Some(s) = states.get(&bench.id) else {
+                continue;
+            };
+            let target = &targets[s.target];
+            let rel = s
+                .latest
+                .as_ref()
+                .and_then(|l| l.bench_dir.strip_prefix(&root).ok())
+                // Under the process's own home (`b-0007/`): the bench's
+                // path inside any Criterion home.
+                .map(|p| p.iter().skip(1).collect::<PathBuf>())
+                .unwrap_or_default();
+            eprintln!("ab: profiling {} in both builds", bench.id);
+            match profile::differential_profile(spec, &target.base, &target.head, &bench.id, &rel) {
+                Ok(svg) => bench.diff_flamegraph = Some(svg),
+                Err(e) => eprintln!("ab: no differential profile for {}: {e}", bench.id),
+            }
+        }
+    }
+    sort_benches(&mut benches);
+    let fp = Fingerprint::detect();
+    let describe = |s: &Side| {
+        let mut d = s.dir.display().to_string();
+        for (k, v) in &s.env {
+            d.push_str(&format!(" {k}={v}"));
+        }
+        d
+    };
+    Ok(Comparison {
+        schema: COMPARE_SCHEMA.into(),
+        schema_version: COMPARE_VERSION,
+        base: describe(&spec.base),
+        new: describe(&spec.head),
+        base_fingerprint: Some(fp.clone()),
+        new_fingerprint: Some(fp),
+        fingerprint: FingerprintCheck::Match,
+        method: PROCESS_METHOD.into(),
+        benches,
+        only_in_base: Vec::new(),
+        only_in_new: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn looks_double_in_whole_blocks() {
+        let plan = ProcessPlan::default();
+        assert_eq!(plan.looks(), vec![8, 16, 32]);
+        assert!((plan.alpha_per_look() - 0.01 / 3.0).abs() < 1e-12);
+        let small = ProcessPlan {
+            min_processes: 4,
+            max_processes: 4,
+            ..ProcessPlan::default()
+        };
+        assert_eq!(small.looks(), vec![4]);
+    }
+
+    #[test]
+    fn blocks_alternate_abba_and_baab() {
+        use Which::{Base, Head};
+        assert!(block_order(0) == [Base, Head, Head, Base]);
+        assert!(block_order(1) == [Head, Base, Base, Head]);
+    }
+}

@@ -1,0 +1,360 @@
+//! The verdict rule when the evidence is many short processes per side
+//! (`kmidi-perf ab`): one median per process, the fastest half of them
+//! compared by a permutation test over processes with a bootstrap
+//! interval, the rank test beside it, the modes, and the power the
+//! processes gave ([`crate::stats::processes`]).
+//!
+//! The rule, for a bench with wall threshold `T` percent:
+//! * **regressed** when the permutation test of the fastest half is
+//!   significant at the level of the look (`p < alpha`), its interval lies
+//!   above zero, and the change is at least [`MIN_EFFECT_SHARE`] × `T`
+//!   (improved: the mirror image). `T` is the change the plan is sized to
+//!   catch with [`TARGET_POWER`]; reporting from half of it on is what lets
+//!   a change of exactly `T` be caught most of the time instead of half of
+//!   it;
+//! * **unstable** benches (per-process medians in two or more modes on
+//!   either side) are judged by the same rule, and the verdict says so and
+//!   gives the modes. The permutation test makes no assumption about the
+//!   shape of the per-process distribution: under no change every process
+//!   of either side draws its mode from the same distribution, so the test
+//!   keeps its level. When both sides show the same modes (each with at
+//!   least [`MODE_MIN_PROCESSES`] processes), they are compared mode by
+//!   mode instead ([`crate::stats::stratified_test`]): a change of the
+//!   code moves every mode, while the share of processes that chance puts
+//!   in each mode is not compared. Otherwise the fastest half lies in the
+//!   fastest mode whenever that mode holds half of a side's processes.
+//!   Modes cost power, which the sequential plan pays for with more
+//!   processes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::stats::{
+    Mode, ModeSplit, fast_share_mean, fast_shift_test, median_of, modes, power,
+    processes_for_power, rank_test, stratified_test,
+};
+
+/// `Comparison::method` of a process-level run (`kmidi-perf ab`).
+pub const PROCESS_METHOD: &str = "processes";
+
+/// A change is reported from this share of the wall threshold on.
+pub const MIN_EFFECT_SHARE: f64 = 0.5;
+
+/// The power the sequential plan aims at for a change of the threshold.
+pub const TARGET_POWER: f64 = 0.9;
+
+/// Overall false-alarm level of one bench's comparison, shared between the
+/// looks of the sequential plan (Bonferroni).
+pub const DEFAULT_ALPHA: f64 = 0.01;
+
+/// Why the sequential plan stopped measuring a bench.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopReason {
+    /// The test was significant and the change large enough.
+    Significant,
+    /// The interval of the change lay inside ± the reporting floor.
+    IntervalInsideFloor,
+    /// Not significant, with the target power to see a change of the
+    /// threshold.
+    PowerReached,
+    /// The largest number of processes was reached.
+    ProcessLimit,
+    /// The time budget ran out.
+    TimeBudget,
+}
+
+impl StopReason {
+    /// Words for tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopReason::Significant => "significant",
+            StopReason::IntervalInsideFloor => "interval inside the floor",
+            StopReason::PowerReached => "power reached",
+            StopReason::ProcessLimit => "process limit",
+            StopReason::TimeBudget => "time budget",
+        }
+    }
+}
+
+/// The process-level evidence behind one wall-time verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessEvidence {
+    /// Each base process's median, ns per iteration, in run order.
+    pub base_medians_ns: Vec<f64>,
+    /// Each new process's median, ns per iteration, in run order.
+    pub new_medians_ns: Vec<f64>,
+    /// Two-sided permutation p-value of the fastest half's change.
+    pub p_value: f64,
+    /// Whether `p_value` is exact (every split of the processes).
+    pub exact: bool,
+    /// The level the p-value is held to at this look.
+    pub alpha: f64,
+    /// Two-sided p-value of the rank test over all per-process medians
+    /// (reported, not part of the rule).
+    pub rank_p_value: f64,
+    /// Whether the sides were compared mode by mode (both show the same
+    /// modes), rather than by their fastest halves.
+    #[serde(default)]
+    pub mode_by_mode: bool,
+    /// Modes of the base's per-process medians.
+    pub base_modes: ModeSplit,
+    /// Modes of the new side's per-process medians.
+    pub new_modes: ModeSplit,
+    /// Relative standard error of one process's median (the median over
+    /// processes), for comparison with the spread between processes.
+    pub within_process_error: f64,
+    /// Relative spread between processes (median absolute deviation of
+    /// log medians × 1.4826, both sides centred).
+    pub between_process_spread: f64,
+    /// Chance of detecting a change of the threshold with this many
+    /// processes per side, at `alpha`.
+    pub power: f64,
+    /// Processes per side that would give [`TARGET_POWER`].
+    pub processes_for_power: usize,
+    /// Why measuring stopped.
+    pub stopped: StopReason,
+}
+
+impl ProcessEvidence {
+    /// Whether either side's per-process medians split into modes.
+    pub fn unstable(&self) -> bool {
+        self.base_modes.modes.len() > 1 || self.new_modes.modes.len() > 1
+    }
+
+    /// One line on the modes, e.g. `base 2 modes 45.9 µs ×3 / 70.2 µs ×3`.
+    pub fn modes_text(&self) -> String {
+        let side = |name: &str, m: &ModeSplit| {
+            let list: Vec<String> = m
+                .modes
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{} ×{}",
+                        crate::render::comparison::format_ns(m.center_ns),
+                        m.processes
+                    )
+                })
+                .collect();
+            let outliers = if m.outliers_ns.is_empty() {
+                String::new()
+            } else {
+                format!(" + {} outlier(s)", m.outliers_ns.len())
+            };
+            format!(
+                "{name} {} mode(s) {}{outliers}",
+                m.modes.len(),
+                list.join(" / ")
+            )
+        };
+        format!(
+            "{}; {}",
+            side("base", &self.base_modes),
+            side("new", &self.new_modes)
+        )
+    }
+}
+
+/// Processes each side needs in every mode for a mode-by-mode comparison.
+pub const MODE_MIN_PROCESSES: usize = 3;
+
+/// The strata of a mode-by-mode comparison: when both sides have the same
+/// number of modes (two or more), each with at least
+/// [`MODE_MIN_PROCESSES`] processes, the per-process medians inside each
+/// pair of modes (fastest with fastest, and so on); otherwise none.
+fn matched_strata(
+    base: &[f64],
+    new: &[f64],
+    base_modes: &ModeSplit,
+    new_modes: &ModeSplit,
+) -> Vec<(Vec<f64>, Vec<f64>)> {
+    let (a, b) = (&base_modes.modes, &new_modes.modes);
+    let enough = |m: &[Mode]| m.iter().all(|m| m.processes >= MODE_MIN_PROCESSES);
+    if a.len() < 2 || a.len() != b.len() || !enough(a) || !enough(b) {
+        return Vec::new();
+    }
+    let within = |xs: &[f64], m: &Mode| -> Vec<f64> {
+        xs.iter()
+            .copied()
+            .filter(|x| *x >= m.range_ns.0 && *x <= m.range_ns.1)
+            .collect()
+    };
+    a.iter()
+        .zip(b)
+        .map(|(ma, mb)| (within(base, ma), within(new, mb)))
+        .collect()
+}
+
+/// The direction the rule flags, if any: `Some(true)` for slower,
+/// `Some(false)` for faster.
+pub fn flagged(
+    change_percent: f64,
+    interval: (f64, f64),
+    p_value: f64,
+    alpha: f64,
+    wall_percent: f64,
+) -> Option<bool> {
+    let floor = wall_percent * MIN_EFFECT_SHARE;
+    if p_value >= alpha {
+        None
+    } else if change_percent >= floor && interval.0 > 0.0 {
+        Some(true)
+    } else if change_percent <= -floor && interval.1 < 0.0 {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// The wall-time change and its process evidence, for per-process
+/// `base` and `new` medians and their processes' relative standard errors;
+/// `alpha` is this look's level. `stopped` is filled in by the caller's
+/// plan; this gives [`StopReason::ProcessLimit`].
+pub fn process_change(
+    base: &[f64],
+    new: &[f64],
+    within_process_errors: &[f64],
+    alpha: f64,
+    wall_percent: f64,
+    seed: u64,
+) -> crate::verdict::WallChange {
+    let within = if within_process_errors.is_empty() {
+        0.0
+    } else {
+        median_of(within_process_errors)
+    };
+    let (base_modes, new_modes) = (modes(base, within), modes(new, within));
+    let mut shift = fast_shift_test(base, new, 1.0 - alpha, seed);
+    let strata = matched_strata(base, new, &base_modes, &new_modes);
+    let mode_by_mode = !strata.is_empty();
+    if mode_by_mode {
+        let (p, change, interval) = stratified_test(&strata, 1.0 - alpha);
+        shift.p_value = p;
+        shift.exact = false;
+        shift.change_percent = change;
+        shift.interval_percent = interval;
+    }
+    let centred: Vec<f64> = [base, new]
+        .iter()
+        .flat_map(|side| {
+            let m = median_of(side);
+            side.iter().map(move |x| (x / m).ln().abs())
+        })
+        .collect();
+    let n = base.len().min(new.len());
+    crate::verdict::WallChange {
+        base_ns: fast_share_mean(base),
+        new_ns: fast_share_mean(new),
+        change_percent: shift.change_percent,
+        ci_percent: shift.interval_percent,
+        processes: Some(ProcessEvidence {
+            base_medians_ns: base.to_vec(),
+            new_medians_ns: new.to_vec(),
+            p_value: shift.p_value,
+            exact: shift.exact,
+            alpha,
+            rank_p_value: rank_test(base, new).p_value,
+            base_modes,
+            new_modes,
+            mode_by_mode,
+            within_process_error: within,
+            between_process_spread: 1.4826 * median_of(&centred),
+            power: power(shift.standard_error, wall_percent, alpha),
+            processes_for_power: processes_for_power(
+                shift.standard_error,
+                n,
+                wall_percent,
+                alpha,
+                TARGET_POWER,
+            ),
+            stopped: StopReason::ProcessLimit,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// How the simulated machine disturbs processes.
+    #[derive(Clone, Copy)]
+    struct Machine {
+        /// Chance that a process lands in a mode 1.5× slower.
+        slow_mode: f64,
+        /// Chance that another tenant slows a process by 0-100%.
+        disturbed: f64,
+    }
+
+    /// Per-process medians of one side, with 1% spread.
+    fn side(n: usize, m: Machine, factor: f64, rng: &mut fastrand::Rng) -> Vec<f64> {
+        (0..n)
+            .map(|_| {
+                let mode = if rng.f64() < m.slow_mode { 1.5 } else { 1.0 };
+                let load = if rng.f64() < m.disturbed {
+                    1.0 + rng.f64()
+                } else {
+                    1.0
+                };
+                100.0 * mode * load * factor * (1.0 + 0.01 * (rng.f64() - 0.5))
+            })
+            .collect()
+    }
+
+    /// The rate at which the rule flags, over `trials` simulated
+    /// comparisons with `n` processes per side.
+    fn flag_rate(n: usize, m: Machine, factor: f64, trials: usize, seed: u64) -> f64 {
+        let mut rng = crate::stats::rng(seed);
+        // The default plan's level per look (0.01 over looks at 8, 16, 32).
+        let alpha = 0.01 / 3.0;
+        let mut flags = 0;
+        for _ in 0..trials {
+            let a = side(n, m, 1.0, &mut rng);
+            let b = side(n, m, factor, &mut rng);
+            let errors = [0.001];
+            let w = process_change(&a, &b, &errors, alpha, 10.0, 1);
+            let p = w.processes.as_ref().map_or(1.0, |p| p.p_value);
+            if flagged(w.change_percent, w.ci_percent, p, alpha, 10.0).is_some() {
+                flags += 1;
+            }
+        }
+        flags as f64 / trials as f64
+    }
+
+    #[test]
+    fn bimodal_a_a_keeps_its_level() {
+        // Same build on both sides, a third of the processes in a mode
+        // 50% slower: the rule flags no more often than its level allows
+        // (0.002 per look; 3 in 600 would already be suspicious).
+        let bimodal = Machine {
+            slow_mode: 0.35,
+            disturbed: 0.0,
+        };
+        for (n, seed) in [(8, 1), (16, 2), (32, 3)] {
+            let rate = flag_rate(n, bimodal, 1.0, 400, seed);
+            assert!(rate <= 2.0 / 400.0, "n = {n}: {rate}");
+        }
+    }
+
+    #[test]
+    fn disturbed_a_a_keeps_its_level_and_ten_percent_is_caught() {
+        // A third of the processes slowed by another tenant.
+        let loaded = Machine {
+            slow_mode: 0.0,
+            disturbed: 0.35,
+        };
+        let rate = flag_rate(32, loaded, 1.0, 400, 5);
+        assert!(rate <= 2.0 / 400.0, "A/A: {rate}");
+        let rate = flag_rate(32, loaded, 1.10, 100, 6);
+        assert!(rate >= 0.9, "10%: {rate}");
+    }
+
+    #[test]
+    fn bimodal_ten_percent_is_caught() {
+        // At the second look of the default plan (16 per side).
+        let bimodal = Machine {
+            slow_mode: 0.35,
+            disturbed: 0.0,
+        };
+        let rate = flag_rate(16, bimodal, 1.10, 100, 4);
+        assert!(rate >= 0.9, "{rate}");
+    }
+}
