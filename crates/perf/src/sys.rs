@@ -34,6 +34,29 @@ pub fn thread_cpu_seconds() -> f64 {
     seconds(ClockId::ThreadCPUTime)
 }
 
+/// CPU time (user + system) of every child process this process has
+/// waited for, seconds, from `/proc/self/stat` (`cutime` + `cstime`, in
+/// clock ticks: 10 ms here); 0 where /proc is not available. The
+/// difference around one child's run is that child's CPU time.
+pub fn children_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name, which is in parentheses and may hold
+    // spaces: state is field 3, cutime 16 and cstime 17.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    (ticks(13) + ticks(14)) as f64 / rustix::param::clock_ticks_per_second() as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,5 +75,21 @@ mod tests {
         let big = vec![1u8; 64 << 20];
         std::hint::black_box(&big);
         assert!(peak_rss_bytes() >= rss + (60 << 20));
+    }
+
+    #[test]
+    fn children_cpu_time_counts_work_not_sleep() {
+        let before = children_cpu_seconds();
+        let sleep = std::process::Command::new("sleep").arg("0.3").status();
+        assert!(sleep.is_ok_and(|s| s.success()));
+        let slept = children_cpu_seconds() - before;
+        assert!(slept < 0.1, "{slept}");
+        let before = children_cpu_seconds();
+        let spin = std::process::Command::new("sh")
+            .args(["-c", "i=0; while [ $i -lt 400000 ]; do i=$((i+1)); done"])
+            .status();
+        assert!(spin.is_ok_and(|s| s.success()));
+        let spun = children_cpu_seconds() - before;
+        assert!(spun > 0.1, "{spun}");
     }
 }

@@ -198,7 +198,9 @@ pub fn exact_filter(ids: &[&str]) -> String {
 pub const PROCESS_BASELINE: &str = "ab";
 
 /// Runs one measuring process of `exe` over exactly `ids`, saving to
-/// `home`.
+/// `home`. Returns the share of its wall time that it spent on a CPU (its
+/// user + system time over its wall time): below 1 when another tenant or
+/// the hypervisor took the CPU from it.
 ///
 /// # Errors
 /// [`PerfError::File`] with the process's last line of error output when
@@ -209,15 +211,19 @@ pub fn run_process(
     spec: &AbSpec,
     home: &Path,
     ids: &[&str],
-) -> Result<(), PerfError> {
+) -> Result<f64, PerfError> {
     let mut c = bench_command(exe, side, home);
     c.args(["--bench", "--save-baseline", PROCESS_BASELINE])
         .args(spec.criterion.args())
         .arg(exact_filter(ids));
+    let cpu_before = crate::sys::children_cpu_seconds();
+    let started = std::time::Instant::now();
     let out = c
         .stdout(Stdio::null())
         .output()
         .map_err(|e| PerfError::file(exe, format!("cannot run: {e}")))?;
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = crate::sys::children_cpu_seconds() - cpu_before;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let last = err
@@ -230,7 +236,7 @@ pub fn run_process(
             format!("bench run failed ({}): {last}", out.status),
         ));
     }
-    Ok(())
+    Ok(if wall > 0.0 { cpu / wall } else { 1.0 })
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ use crate::fingerprint::Fingerprint;
 use crate::stats::{median_of, median_standard_error, seed_for};
 use crate::verdict::{
     BenchComparison, COMPARE_SCHEMA, COMPARE_VERSION, CompareConfig, Comparison, FingerprintCheck,
-    MIN_EFFECT_SHARE, PROCESS_METHOD, StopReason, TARGET_POWER, Verdict, WallChange,
+    MIN_EFFECT_SHARE, PROCESS_METHOD, SideSamples, StopReason, TARGET_POWER, Verdict, WallChange,
     counted_or_wall, flagged, process_change, sort_benches,
 };
 
@@ -129,9 +129,8 @@ struct Target {
 /// One bench's evidence so far.
 struct BenchState {
     target: usize,
-    base: Vec<f64>,
-    new: Vec<f64>,
-    errors: Vec<f64>,
+    base: SideSamples,
+    new: SideSamples,
     latest: Option<CriterionBench>,
     decided: Option<WallChange>,
 }
@@ -162,14 +161,7 @@ fn look(
     final_reason: Option<StopReason>,
 ) -> Option<WallChange> {
     let t = spec.config.thresholds(id);
-    let mut w = process_change(
-        &s.base,
-        &s.new,
-        &s.errors,
-        alpha,
-        t.wall_percent,
-        seed_for(id),
-    );
+    let mut w = process_change(&s.base, &s.new, alpha, t.wall_percent, seed_for(id));
     let p = w.processes.as_mut()?;
     let floor = t.wall_percent * MIN_EFFECT_SHARE;
     let stop = if flagged(
@@ -199,14 +191,14 @@ fn run_one(
     exe: &Path,
     index: usize,
     ids: &[&str],
-) -> Result<BTreeMap<String, CriterionBench>, PerfError> {
+) -> Result<(BTreeMap<String, CriterionBench>, f64), PerfError> {
     let (side, tag) = match which {
         Which::Base => (&spec.base, 'a'),
         Which::Head => (&spec.head, 'b'),
     };
     let home = spec.out.join("criterion").join(format!("{tag}-{index:04}"));
-    cargo::run_process(exe, side, spec, &home, ids)?;
-    read_criterion(&home, cargo::PROCESS_BASELINE)
+    let cpu_share = cargo::run_process(exe, side, spec, &home, ids)?;
+    Ok((read_criterion(&home, cargo::PROCESS_BASELINE)?, cpu_share))
 }
 
 /// Runs the process-level A/B comparison and judges every bench.
@@ -276,9 +268,8 @@ pub fn run_ab(spec: &AbSpec) -> Result<Comparison, PerfError> {
                 id,
                 BenchState {
                     target: targets.len(),
-                    base: Vec::new(),
-                    new: Vec::new(),
-                    errors: Vec::new(),
+                    base: SideSamples::default(),
+                    new: SideSamples::default(),
                     latest: None,
                     decided: None,
                 },
@@ -324,7 +315,7 @@ pub fn run_ab(spec: &AbSpec) -> Result<Comparison, PerfError> {
                 } else {
                     &target.head
                 };
-                let results = run_one(spec, which, exe, count[slot], &ids)?;
+                let (results, cpu_share) = run_one(spec, which, exe, count[slot], &ids)?;
                 let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
                 for id in ids {
                     let Some(r) = results.get(&id) else {
@@ -336,14 +327,15 @@ pub fn run_ab(spec: &AbSpec) -> Result<Comparison, PerfError> {
                     let s = states
                         .get_mut(&id)
                         .ok_or_else(|| PerfError::file(exe, format!("unexpected bench {id}")))?;
-                    let median = median_of(&r.samples_ns);
-                    s.errors.push(median_standard_error(&r.samples_ns));
-                    if which == Which::Base {
-                        s.base.push(median);
+                    let side = if which == Which::Base {
+                        &mut s.base
                     } else {
-                        s.new.push(median);
                         s.latest = Some(r.clone());
-                    }
+                        &mut s.new
+                    };
+                    side.medians_ns.push(median_of(&r.samples_ns));
+                    side.errors.push(median_standard_error(&r.samples_ns));
+                    side.cpu_shares.push(cpu_share);
                 }
             }
             count[slot] += 1;

@@ -52,6 +52,19 @@ fn process_cell(p: &ProcessEvidence) -> String {
         p.power * 100.0,
         p.stopped.as_str()
     );
+    if p.undisturbed_only {
+        let kept = |shares: &[f64]| {
+            shares
+                .iter()
+                .filter(|s| **s >= crate::verdict::UNDISTURBED_CPU_SHARE)
+                .count()
+        };
+        cell.push_str(&format!(
+            ", undisturbed processes only ({} base, {} new)",
+            kept(&p.base_cpu_shares),
+            kept(&p.new_cpu_shares)
+        ));
+    }
     if p.unstable() {
         cell.push_str(&format!(
             ", unstable{}: {}",
@@ -245,6 +258,33 @@ pub fn markdown(c: &Comparison, criterion_dir: &Path, link_base: Option<&str>) -
         out.push_str(header);
         for b in &rest {
             row(&mut out, b);
+        }
+        out.push_str("\n</details>\n");
+    }
+    let evidence: Vec<(&str, &ProcessEvidence)> = c
+        .benches
+        .iter()
+        .filter_map(|b| Some((b.id.as_str(), b.wall.as_ref()?.processes.as_ref()?)))
+        .collect();
+    if !evidence.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n<details><summary>Per-process medians, in run order</summary>\n"
+        );
+        let list = |xs: &[f64]| {
+            xs.iter()
+                .map(|x| format_ns(*x))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        for (id, p) in evidence {
+            let _ = writeln!(
+                out,
+                "- `{id}`: base {}; new {}; {}",
+                list(&p.base_medians_ns),
+                list(&p.new_medians_ns),
+                p.modes_text()
+            );
         }
         out.push_str("\n</details>\n");
     }

@@ -526,6 +526,15 @@ mod tests {
         );
     }
 
+    /// Undisturbed processes with these medians and standard error.
+    fn sides(medians: &[f64], error: f64) -> crate::verdict::SideSamples {
+        crate::verdict::SideSamples {
+            medians_ns: medians.to_vec(),
+            errors: vec![error; medians.len()],
+            cpu_shares: vec![1.0; medians.len()],
+        }
+    }
+
     #[test]
     fn process_evidence_flags_a_bimodal_ten_percent_slowdown() {
         // Per-process medians in two modes (46 and 70 µs, as rubato's
@@ -534,7 +543,13 @@ mod tests {
             .map(|i| if i % 3 == 0 { 70.0 } else { 46.0 } + f64::from(i % 4) * 0.1)
             .collect();
         let slower: Vec<f64> = base.iter().rev().map(|x| x * 1.10).collect();
-        let w = crate::verdict::process_change(&base, &slower, &[0.002], 0.002, 10.0, 1);
+        let w = crate::verdict::process_change(
+            &sides(&base, 0.002),
+            &sides(&slower, 0.002),
+            0.002,
+            10.0,
+            1,
+        );
         let p = w.processes.as_ref().unwrap();
         assert!(p.unstable(), "{p:?}");
         let (verdict, reasons) = judge(Some(&w), None, None, &Thresholds::default());
@@ -548,7 +563,13 @@ mod tests {
             .map(|i| if i % 3 == 0 { 70.0 } else { 46.0 } + f64::from(i % 5) * 0.1)
             .collect();
         let same: Vec<f64> = base.iter().rev().copied().collect();
-        let w = crate::verdict::process_change(&base, &same, &[0.002], 0.002, 10.0, 1);
+        let w = crate::verdict::process_change(
+            &sides(&base, 0.002),
+            &sides(&same, 0.002),
+            0.002,
+            10.0,
+            1,
+        );
         assert_eq!(
             judge(Some(&w), None, None, &Thresholds::default()).0,
             Verdict::Unchanged
@@ -561,7 +582,13 @@ mod tests {
         // of the 10% threshold.
         let base: Vec<f64> = (0..16).map(|i| 100.0 + f64::from(i % 4) * 0.05).collect();
         let new: Vec<f64> = base.iter().map(|x| x * 1.02).collect();
-        let w = crate::verdict::process_change(&base, &new, &[0.001], 0.002, 10.0, 1);
+        let w = crate::verdict::process_change(
+            &sides(&base, 0.001),
+            &sides(&new, 0.001),
+            0.002,
+            10.0,
+            1,
+        );
         assert!(w.processes.as_ref().unwrap().p_value < 0.002);
         assert_eq!(
             judge(Some(&w), None, None, &Thresholds::default()).0,

@@ -83,6 +83,15 @@ pub struct ProcessEvidence {
     pub base_medians_ns: Vec<f64>,
     /// Each new process's median, ns per iteration, in run order.
     pub new_medians_ns: Vec<f64>,
+    /// Each base process's CPU time over its wall time.
+    #[serde(default)]
+    pub base_cpu_shares: Vec<f64>,
+    /// Each new process's CPU time over its wall time.
+    #[serde(default)]
+    pub new_cpu_shares: Vec<f64>,
+    /// Whether only the undisturbed processes were compared.
+    #[serde(default)]
+    pub undisturbed_only: bool,
     /// Two-sided permutation p-value of the fastest half's change.
     pub p_value: f64,
     /// Whether `p_value` is exact (every split of the processes).
@@ -154,6 +163,37 @@ impl ProcessEvidence {
     }
 }
 
+/// A process that spent less than this share of its wall time on a CPU
+/// was disturbed: another tenant or the hypervisor took the CPU from it.
+pub const UNDISTURBED_CPU_SHARE: f64 = 0.9;
+
+/// Undisturbed processes each side needs before only they are compared.
+pub const MIN_UNDISTURBED: usize = 4;
+
+/// One side's processes: per bench, one median each, its standard error,
+/// and the share of the process's wall time it spent on a CPU.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SideSamples {
+    /// Each process's median, ns per iteration, in run order.
+    pub medians_ns: Vec<f64>,
+    /// Each process's relative standard error of its median.
+    pub errors: Vec<f64>,
+    /// Each process's CPU time over its wall time.
+    pub cpu_shares: Vec<f64>,
+}
+
+impl SideSamples {
+    /// Medians of the processes that were not disturbed.
+    fn undisturbed(&self) -> Vec<f64> {
+        self.medians_ns
+            .iter()
+            .zip(&self.cpu_shares)
+            .filter(|(_, share)| **share >= UNDISTURBED_CPU_SHARE)
+            .map(|(m, _)| *m)
+            .collect()
+    }
+}
+
 /// Processes each side needs in every mode for a mode-by-mode comparison.
 pub const MODE_MIN_PROCESSES: usize = 3;
 
@@ -205,22 +245,41 @@ pub fn flagged(
     }
 }
 
-/// The wall-time change and its process evidence, for per-process
-/// `base` and `new` medians and their processes' relative standard errors;
-/// `alpha` is this look's level. `stopped` is filled in by the caller's
-/// plan; this gives [`StopReason::ProcessLimit`].
+/// The wall-time change and its process evidence for two sides' processes;
+/// `alpha` is this look's level. When each side has at least
+/// [`MIN_UNDISTURBED`] processes that kept the CPU
+/// ([`UNDISTURBED_CPU_SHARE`]), only those are compared: the filter looks
+/// at each process alone, the same way on both sides, so under no change
+/// the processes it keeps stay exchangeable and the tests keep their
+/// level. `stopped` is filled in by the caller's plan; this gives
+/// [`StopReason::ProcessLimit`].
 pub fn process_change(
-    base: &[f64],
-    new: &[f64],
-    within_process_errors: &[f64],
+    base_side: &SideSamples,
+    new_side: &SideSamples,
     alpha: f64,
     wall_percent: f64,
     seed: u64,
 ) -> crate::verdict::WallChange {
-    let within = if within_process_errors.is_empty() {
+    let errors: Vec<f64> = base_side
+        .errors
+        .iter()
+        .chain(&new_side.errors)
+        .copied()
+        .collect();
+    let within = if errors.is_empty() {
         0.0
     } else {
-        median_of(within_process_errors)
+        median_of(&errors)
+    };
+    let (clean_base, clean_new) = (base_side.undisturbed(), new_side.undisturbed());
+    let undisturbed_only = clean_base.len() >= MIN_UNDISTURBED
+        && clean_new.len() >= MIN_UNDISTURBED
+        && (clean_base.len() < base_side.medians_ns.len()
+            || clean_new.len() < new_side.medians_ns.len());
+    let (base, new): (&[f64], &[f64]) = if undisturbed_only {
+        (&clean_base, &clean_new)
+    } else {
+        (&base_side.medians_ns, &new_side.medians_ns)
     };
     let (base_modes, new_modes) = (modes(base, within), modes(new, within));
     let mut shift = fast_shift_test(base, new, 1.0 - alpha, seed);
@@ -247,8 +306,11 @@ pub fn process_change(
         change_percent: shift.change_percent,
         ci_percent: shift.interval_percent,
         processes: Some(ProcessEvidence {
-            base_medians_ns: base.to_vec(),
-            new_medians_ns: new.to_vec(),
+            base_medians_ns: base_side.medians_ns.clone(),
+            new_medians_ns: new_side.medians_ns.clone(),
+            base_cpu_shares: base_side.cpu_shares.clone(),
+            new_cpu_shares: new_side.cpu_shares.clone(),
+            undisturbed_only,
             p_value: shift.p_value,
             exact: shift.exact,
             alpha,
@@ -284,33 +346,50 @@ mod tests {
         disturbed: f64,
     }
 
-    /// Per-process medians of one side, with 1% spread.
-    fn side(n: usize, m: Machine, factor: f64, rng: &mut fastrand::Rng) -> Vec<f64> {
-        (0..n)
-            .map(|_| {
-                let mode = if rng.f64() < m.slow_mode { 1.5 } else { 1.0 };
-                let load = if rng.f64() < m.disturbed {
-                    1.0 + rng.f64()
-                } else {
-                    1.0
-                };
-                100.0 * mode * load * factor * (1.0 + 0.01 * (rng.f64() - 0.5))
-            })
-            .collect()
+    /// One side's processes, with 1% spread; a disturbed process shows
+    /// it in its CPU share when `visible`.
+    fn side(
+        n: usize,
+        m: Machine,
+        factor: f64,
+        visible: bool,
+        rng: &mut fastrand::Rng,
+    ) -> SideSamples {
+        let mut s = SideSamples::default();
+        for _ in 0..n {
+            let mode = if rng.f64() < m.slow_mode { 1.5 } else { 1.0 };
+            let disturbed = rng.f64() < m.disturbed;
+            let load = if disturbed { 1.0 + rng.f64() } else { 1.0 };
+            s.medians_ns
+                .push(100.0 * mode * load * factor * (1.0 + 0.01 * (rng.f64() - 0.5)));
+            s.errors.push(0.001);
+            s.cpu_shares.push(if disturbed && visible {
+                1.0 / load
+            } else {
+                1.0
+            });
+        }
+        s
     }
 
     /// The rate at which the rule flags, over `trials` simulated
     /// comparisons with `n` processes per side.
-    fn flag_rate(n: usize, m: Machine, factor: f64, trials: usize, seed: u64) -> f64 {
+    fn flag_rate(
+        n: usize,
+        m: Machine,
+        factor: f64,
+        visible: bool,
+        trials: usize,
+        seed: u64,
+    ) -> f64 {
         let mut rng = crate::stats::rng(seed);
         // The default plan's level per look (0.01 over looks at 8, 16, 32).
         let alpha = 0.01 / 3.0;
         let mut flags = 0;
         for _ in 0..trials {
-            let a = side(n, m, 1.0, &mut rng);
-            let b = side(n, m, factor, &mut rng);
-            let errors = [0.001];
-            let w = process_change(&a, &b, &errors, alpha, 10.0, 1);
+            let a = side(n, m, 1.0, visible, &mut rng);
+            let b = side(n, m, factor, visible, &mut rng);
+            let w = process_change(&a, &b, alpha, 10.0, 1);
             let p = w.processes.as_ref().map_or(1.0, |p| p.p_value);
             if flagged(w.change_percent, w.ci_percent, p, alpha, 10.0).is_some() {
                 flags += 1;
@@ -329,9 +408,25 @@ mod tests {
             disturbed: 0.0,
         };
         for (n, seed) in [(8, 1), (16, 2), (32, 3)] {
-            let rate = flag_rate(n, bimodal, 1.0, 400, seed);
+            let rate = flag_rate(n, bimodal, 1.0, false, 400, seed);
             assert!(rate <= 2.0 / 400.0, "n = {n}: {rate}");
         }
+    }
+
+    #[test]
+    fn disturbed_processes_that_show_it_are_left_out() {
+        // Half the processes slowed by another tenant, each showing it in
+        // its CPU share: compared without them, 16 per side are enough.
+        let loaded = Machine {
+            slow_mode: 0.0,
+            disturbed: 0.5,
+        };
+        let rate = flag_rate(16, loaded, 1.0, true, 400, 7);
+        assert!(rate <= 2.0 / 400.0, "A/A: {rate}");
+        let rate = flag_rate(16, loaded, 1.10, true, 100, 8);
+        assert!(rate >= 0.95, "10%: {rate}");
+        // The same machine when the disturbance does not show.
+        assert!(flag_rate(16, loaded, 1.10, false, 100, 8) < rate);
     }
 
     #[test]
@@ -341,9 +436,9 @@ mod tests {
             slow_mode: 0.0,
             disturbed: 0.35,
         };
-        let rate = flag_rate(32, loaded, 1.0, 400, 5);
+        let rate = flag_rate(32, loaded, 1.0, false, 400, 5);
         assert!(rate <= 2.0 / 400.0, "A/A: {rate}");
-        let rate = flag_rate(32, loaded, 1.10, 100, 6);
+        let rate = flag_rate(32, loaded, 1.10, false, 100, 6);
         assert!(rate >= 0.9, "10%: {rate}");
     }
 
@@ -354,7 +449,7 @@ mod tests {
             slow_mode: 0.35,
             disturbed: 0.0,
         };
-        let rate = flag_rate(16, bimodal, 1.10, 100, 4);
+        let rate = flag_rate(16, bimodal, 1.10, false, 100, 4);
         assert!(rate >= 0.9, "{rate}");
     }
 }
