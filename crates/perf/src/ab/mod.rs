@@ -152,6 +152,37 @@ fn block_order(block: usize) -> [Which; 4] {
     }
 }
 
+/// The target directory one checkout builds in, when it is not cargo's
+/// default. Two checkouts of one package in one shared `CARGO_TARGET_DIR`
+/// build to the same files, and cargo, which leaves the checkout's path out
+/// when it decides what is fresh, then calls the second build fresh: its
+/// executable is the first checkout's. So with a shared directory (and no
+/// single build), each checkout builds in `<shared>/kmidi-ab/<checkout>`,
+/// named by a hash of its path, and keeps it from run to run. Code
+/// alignment changes every crate's flags, so it gets directories of its
+/// own (`kmidi-ab-aligned`), next to the checkout's `target/` when nothing
+/// is shared.
+fn target_dir(checkout: &Path, single_build: bool, align_code: bool) -> Option<PathBuf> {
+    let shared = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from);
+    let leaf = if align_code {
+        "kmidi-ab-aligned"
+    } else {
+        "kmidi-ab"
+    };
+    let path = checkout
+        .canonicalize()
+        .unwrap_or_else(|_| checkout.to_path_buf());
+    match shared {
+        Some(t) if !single_build || align_code => Some(
+            t.join(leaf)
+                .join(format!("{:016x}", seed_for(&path.to_string_lossy()))),
+        ),
+        Some(_) => None,
+        None if align_code => Some(path.join("target").join(leaf)),
+        None => None,
+    }
+}
+
 /// Decides a bench at a look, or leaves it for more processes.
 fn look(
     id: &str,
@@ -221,28 +252,21 @@ pub fn run_ab(spec: &AbSpec) -> Result<Comparison, PerfError> {
         }
     }
     let bin = spec.out.join("bin");
-    let base_exes = cargo::build(&spec.base.dir, &spec.cargo, &bin.join("a"), None)?;
     let same_build = spec.base.dir.canonicalize().ok() == spec.head.dir.canonicalize().ok();
+    let base_exes = cargo::build(
+        &spec.base.dir,
+        &spec.cargo,
+        &bin.join("a"),
+        target_dir(&spec.base.dir, same_build, spec.cargo.align_code).as_deref(),
+    )?;
     let head_exes = if same_build {
         base_exes.clone()
     } else {
-        // Two checkouts of one package in one CARGO_TARGET_DIR: cargo
-        // leaves out the checkout's path when it decides what is fresh, so
-        // the head "builds" in no time and its executable is the base's.
-        // The head gets a target directory of its own below the shared one.
-        let shared = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from);
-        let head_target = shared.map(|t| t.join("kmidi-ab-head"));
-        if let Some(t) = &head_target {
-            eprintln!(
-                "ab: CARGO_TARGET_DIR is shared by both checkouts; the head builds in {}",
-                t.display()
-            );
-        }
         cargo::build(
             &spec.head.dir,
             &spec.cargo,
             &bin.join("b"),
-            head_target.as_deref(),
+            target_dir(&spec.head.dir, same_build, spec.cargo.align_code).as_deref(),
         )?
     };
     let root = spec.out.join("criterion");

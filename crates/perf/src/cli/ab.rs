@@ -40,6 +40,11 @@ pub struct AbArgs {
     /// Criterion filter (regex) selecting the benches.
     #[arg(long)]
     filter: Option<String>,
+    /// Build both sides with functions aligned to 64 bytes and jump
+    /// targets to 32, so a change in one function does not move the code
+    /// alignment of the others (a separate build directory).
+    #[arg(long)]
+    align_code: bool,
     /// Criterion's --warm-up-time for each process, seconds.
     #[arg(long, default_value_t = 0.2)]
     warm_up_time: f64,
@@ -137,6 +142,7 @@ pub fn execute(args: &AbArgs) -> Result<ExitCode, PerfError> {
             packages: args.packages.clone(),
             features: args.features.clone(),
             targets: args.benches.clone(),
+            align_code: args.align_code,
         },
         filter: args.filter.clone(),
         criterion,
