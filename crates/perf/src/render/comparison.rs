@@ -53,14 +53,10 @@ fn process_cell(p: &ProcessEvidence) -> String {
         p.stopped.as_str()
     );
     if p.undisturbed_only {
-        let kept = |shares: &[f64]| {
-            shares
-                .iter()
-                .filter(|s| **s >= crate::verdict::UNDISTURBED_CPU_SHARE)
-                .count()
-        };
+        let kept = |shares: &[f64]| shares.iter().filter(|s| **s >= p.served_share).count();
         cell.push_str(&format!(
-            ", undisturbed processes only ({} base, {} new)",
+            ", only processes with ≥ {:.0}% CPU ({} base, {} new)",
+            p.served_share * 100.0,
             kept(&p.base_cpu_shares),
             kept(&p.new_cpu_shares)
         ));
