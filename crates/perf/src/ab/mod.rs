@@ -195,15 +195,7 @@ fn look(
     let mut w = process_change(&s.base, &s.new, alpha, t.wall_percent, seed_for(id));
     let p = w.processes.as_mut()?;
     let floor = t.wall_percent * MIN_EFFECT_SHARE;
-    let stop = if flagged(
-        w.change_percent,
-        w.ci_percent,
-        p.p_value,
-        alpha,
-        t.wall_percent,
-    )
-    .is_some()
-    {
+    let stop = if flagged(w.change_percent, p.p_value, alpha, t.wall_percent).is_some() {
         Some(StopReason::Significant)
     } else if w.ci_percent.0 > -floor && w.ci_percent.1 < floor {
         Some(StopReason::IntervalInsideFloor)

@@ -62,15 +62,7 @@ fn process_cell(p: &ProcessEvidence) -> String {
         ));
     }
     if p.unstable() {
-        cell.push_str(&format!(
-            ", unstable{}: {}",
-            if p.mode_by_mode {
-                " (compared mode by mode)"
-            } else {
-                ""
-            },
-            p.modes_text()
-        ));
+        cell.push_str(&format!(", unstable: {}", p.modes_text()));
     }
     cell
 }
@@ -177,7 +169,7 @@ pub fn markdown(c: &Comparison, criterion_dir: &Path, link_base: Option<&str>) -
     if c.method == crate::verdict::PROCESS_METHOD {
         let _ = writeln!(
             out,
-            "`{}` → `{}`, compared over many short processes per side in ABBA blocks, one median per process; base and new are the geometric means of the fastest half of the per-process medians. A regression needs a permutation test over processes significant at its look's level, an interval above zero and a change of at least {:.0}% of the bench's threshold; benches whose per-process medians split into modes are marked unstable, and compared mode by mode when both sides show the same modes.\n",
+            "`{}` → `{}`, compared over many short processes per side in ABBA blocks, one median per process; base and new are the geometric means of the fastest half of the per-process medians. A regression needs a permutation test over processes significant at its look's level, an interval above zero and a change of at least {:.0}% of the bench's threshold; benches whose per-process medians split into modes are marked unstable and judged by the same rule.\n",
             c.base,
             c.new,
             crate::verdict::MIN_EFFECT_SHARE * 100.0

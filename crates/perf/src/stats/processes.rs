@@ -208,67 +208,6 @@ pub fn rank_test(base: &[f64], new: &[f64]) -> RankTest {
     }
 }
 
-/// The rank test and shift over strata: each stratum one mode that both
-/// sides share, compared within itself (the van Elteren form of the rank
-/// test: the strata's U statistics summed, with the sum of their
-/// variances), and the change as the median of the pairwise ratios within
-/// strata (Hodges–Lehmann) with the interval that inverts the same test
-/// (Moses). A change of the code moves every mode; a process landing in a
-/// slower mode on one side only changes that side's share of the modes,
-/// which the strata do not compare.
-///
-/// ```
-/// use kmidi_perf::stats::stratified_test;
-/// let fast = vec![46.0, 46.1, 46.2, 45.9];
-/// let slow = vec![70.0, 70.2, 69.9];
-/// let strata = [
-///     (fast.clone(), fast.iter().map(|x| x * 1.1).collect()),
-///     (slow.clone(), slow.iter().map(|x| x * 1.1).collect()),
-/// ];
-/// let (p, change, _) = stratified_test(&strata, 0.99);
-/// assert!(p < 0.01 && (change - 10.0).abs() < 0.5);
-/// ```
-pub fn stratified_test(strata: &[(Vec<f64>, Vec<f64>)], confidence: f64) -> (f64, f64, (f64, f64)) {
-    let (mut u, mut mean, mut variance) = (0.0, 0.0, 0.0);
-    let mut diffs = Vec::new();
-    for (base, new) in strata {
-        let (na, nb) = (base.len(), new.len());
-        if na == 0 || nb == 0 {
-            continue;
-        }
-        let pooled: Vec<f64> = base.iter().chain(new).copied().collect();
-        let ranks = mid_ranks(&pooled);
-        u += ranks[na..].iter().sum::<f64>() - (nb * (nb + 1)) as f64 / 2.0;
-        let n = (na + nb) as f64;
-        mean += (na * nb) as f64 / 2.0;
-        variance += (na * nb) as f64 / 12.0 * ((n + 1.0) - tie_sum(&ranks) / (n * (n - 1.0)));
-        diffs.extend(
-            new.iter()
-                .flat_map(|b| base.iter().map(move |a| (b / a).ln())),
-        );
-    }
-    if diffs.is_empty() {
-        return (1.0, 0.0, (0.0, 0.0));
-    }
-    let p_value = if variance <= 0.0 {
-        1.0
-    } else {
-        let z = ((u - mean).abs() - 0.5).max(0.0) / variance.sqrt();
-        (2.0 * (1.0 - normal_cdf(z))).min(1.0)
-    };
-    diffs.sort_by(f64::total_cmp);
-    let m = diffs.len();
-    let z = normal_quantile(1.0 - (1.0 - confidence) / 2.0);
-    let k = (mean - z * variance.sqrt()).floor();
-    let k = (k.max(0.0) as usize).min(m.saturating_sub(1) / 2);
-    let percent = |d: f64| (d.exp() - 1.0) * 100.0;
-    (
-        p_value,
-        percent(median(&diffs)),
-        (percent(diffs[k]), percent(diffs[m - 1 - k])),
-    )
-}
-
 /// One mode of per-process medians.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Mode {

@@ -6,8 +6,8 @@
 //!
 //! The rule, for a bench with wall threshold `T` percent:
 //! * **regressed** when the permutation test of the fastest half is
-//!   significant at the level of the look (`p < alpha`), its interval lies
-//!   above zero, and the change is at least [`MIN_EFFECT_SHARE`] × `T`
+//!   significant at the level of the look (`p < alpha`) and the change is
+//!   at least [`MIN_EFFECT_SHARE`] × `T`
 //!   (improved: the mirror image). `T` is the change the plan is sized to
 //!   catch with [`TARGET_POWER`]; reporting from half of it on is what lets
 //!   a change of exactly `T` be caught most of the time instead of half of
@@ -17,20 +17,18 @@
 //!   gives the modes. The permutation test makes no assumption about the
 //!   shape of the per-process distribution: under no change every process
 //!   of either side draws its mode from the same distribution, so the test
-//!   keeps its level. When both sides show the same modes (each with at
-//!   least [`MODE_MIN_PROCESSES`] processes), they are compared mode by
-//!   mode instead ([`crate::stats::stratified_test`]): a change of the
-//!   code moves every mode, while the share of processes that chance puts
-//!   in each mode is not compared. Otherwise the fastest half lies in the
-//!   fastest mode whenever that mode holds half of a side's processes.
-//!   Modes cost power, which the sequential plan pays for with more
-//!   processes.
+//!   keeps its level. The fastest half lies in the fastest mode whenever
+//!   that mode holds half of a side's processes. Modes cost power, which
+//!   the sequential plan pays for with more processes. (Comparing the
+//!   sides mode by mode, modes matched in order, was tried and dropped:
+//!   the modes are found on each side alone, and on kmidi's suite a ring
+//!   bench whose modes did not correspond was flagged +10% in an A/A run.)
 
 use serde::{Deserialize, Serialize};
 
 use crate::stats::{
-    Mode, ModeSplit, fast_share_mean, fast_shift_test, median_of, modes, power,
-    processes_for_power, rank_test, stratified_test,
+    ModeSplit, fast_share_mean, fast_shift_test, median_of, modes, power, processes_for_power,
+    rank_test,
 };
 
 /// `Comparison::method` of a process-level run (`kmidi-perf ab`).
@@ -104,10 +102,6 @@ pub struct ProcessEvidence {
     /// Two-sided p-value of the rank test over all per-process medians
     /// (reported, not part of the rule).
     pub rank_p_value: f64,
-    /// Whether the sides were compared mode by mode (both show the same
-    /// modes), rather than by their fastest halves.
-    #[serde(default)]
-    pub mode_by_mode: bool,
     /// Modes of the base's per-process medians.
     pub base_modes: ModeSplit,
     /// Modes of the new side's per-process medians.
@@ -219,51 +213,18 @@ pub fn served_share(base: &SideSamples, new: &SideSamples) -> f64 {
     UNDISTURBED_CPU_SHARE.min(median_of(&shares))
 }
 
-/// Processes each side needs in every mode for a mode-by-mode comparison.
-pub const MODE_MIN_PROCESSES: usize = 3;
-
-/// The strata of a mode-by-mode comparison: when both sides have the same
-/// number of modes (two or more), each with at least
-/// [`MODE_MIN_PROCESSES`] processes, the per-process medians inside each
-/// pair of modes (fastest with fastest, and so on); otherwise none.
-fn matched_strata(
-    base: &[f64],
-    new: &[f64],
-    base_modes: &ModeSplit,
-    new_modes: &ModeSplit,
-) -> Vec<(Vec<f64>, Vec<f64>)> {
-    let (a, b) = (&base_modes.modes, &new_modes.modes);
-    let enough = |m: &[Mode]| m.iter().all(|m| m.processes >= MODE_MIN_PROCESSES);
-    if a.len() < 2 || a.len() != b.len() || !enough(a) || !enough(b) {
-        return Vec::new();
-    }
-    let within = |xs: &[f64], m: &Mode| -> Vec<f64> {
-        xs.iter()
-            .copied()
-            .filter(|x| *x >= m.range_ns.0 && *x <= m.range_ns.1)
-            .collect()
-    };
-    a.iter()
-        .zip(b)
-        .map(|(ma, mb)| (within(base, ma), within(new, mb)))
-        .collect()
-}
-
 /// The direction the rule flags, if any: `Some(true)` for slower,
-/// `Some(false)` for faster.
-pub fn flagged(
-    change_percent: f64,
-    interval: (f64, f64),
-    p_value: f64,
-    alpha: f64,
-    wall_percent: f64,
-) -> Option<bool> {
+/// `Some(false)` for faster. The permutation test decides; the bootstrap
+/// interval is reported, not required: with modes, resamples that draw
+/// mostly slow processes widen it far beyond what the test sees (a 10%
+/// change at p = 0.0001 with a 99.7% interval of −1% to +22%).
+pub fn flagged(change_percent: f64, p_value: f64, alpha: f64, wall_percent: f64) -> Option<bool> {
     let floor = wall_percent * MIN_EFFECT_SHARE;
     if p_value >= alpha {
         None
-    } else if change_percent >= floor && interval.0 > 0.0 {
+    } else if change_percent >= floor {
         Some(true)
-    } else if change_percent <= -floor && interval.1 < 0.0 {
+    } else if change_percent <= -floor {
         Some(false)
     } else {
         None
@@ -307,17 +268,11 @@ pub fn process_change(
     } else {
         (&base_side.medians_ns, &new_side.medians_ns)
     };
-    let (base_modes, new_modes) = (modes(base, within), modes(new, within));
-    let mut shift = fast_shift_test(base, new, 1.0 - alpha, seed);
-    let strata = matched_strata(base, new, &base_modes, &new_modes);
-    let mode_by_mode = !strata.is_empty();
-    if mode_by_mode {
-        let (p, change, interval) = stratified_test(&strata, 1.0 - alpha);
-        shift.p_value = p;
-        shift.exact = false;
-        shift.change_percent = change;
-        shift.interval_percent = interval;
-    }
+    let (base_modes, new_modes) = (
+        modes(&base_side.medians_ns, within),
+        modes(&new_side.medians_ns, within),
+    );
+    let shift = fast_shift_test(base, new, 1.0 - alpha, seed);
     let centred: Vec<f64> = [base, new]
         .iter()
         .flat_map(|side| {
@@ -344,7 +299,6 @@ pub fn process_change(
             rank_p_value: rank_test(base, new).p_value,
             base_modes,
             new_modes,
-            mode_by_mode,
             within_process_error: within,
             between_process_spread: 1.4826 * median_of(&centred),
             power: power(shift.standard_error, wall_percent, alpha),
@@ -418,7 +372,7 @@ mod tests {
             let b = side(n, m, factor, visible, &mut rng);
             let w = process_change(&a, &b, alpha, 10.0, 1);
             let p = w.processes.as_ref().map_or(1.0, |p| p.p_value);
-            if flagged(w.change_percent, w.ci_percent, p, alpha, 10.0).is_some() {
+            if flagged(w.change_percent, p, alpha, 10.0).is_some() {
                 flags += 1;
             }
         }
@@ -471,10 +425,12 @@ mod tests {
     }
 
     #[test]
-    fn bimodal_ten_percent_is_caught() {
-        // At the second look of the default plan (16 per side).
+    fn bimodal_ten_percent_is_caught_when_the_fast_mode_holds_most() {
+        // A fifth of the processes in the slow mode, at the second look
+        // (16 per side). With a third in it, the same change is caught in
+        // about half of the runs at 32 per side (docs/PERFORMANCE.md).
         let bimodal = Machine {
-            slow_mode: 0.35,
+            slow_mode: 0.2,
             disturbed: 0.0,
         };
         let rate = flag_rate(16, bimodal, 1.10, false, 100, 4);
