@@ -9,8 +9,8 @@
 //!
 //! * **wall time** (Criterion): the median grew by more than the bench's
 //!   threshold (default 10%) *and* the 95% bootstrap interval of the change
-//!   excludes zero. In interleaved A/B runs ([`crate::ab`]) every round must
-//!   also agree: each round's change must be beyond the threshold too;
+//!   excludes zero. Process-level A/B runs ([`crate::ab`]) are judged on
+//!   per-process medians instead ([`crate::verdict::processes`]);
 //! * **instructions** (callgrind `Ir`): grew by more than the instruction
 //!   threshold (default 0.5%; counts are deterministic, so a small threshold
 //!   is safe and a 1% growth is always caught);

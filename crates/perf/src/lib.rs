@@ -26,8 +26,8 @@
 //! * [`baseline`]: Criterion's and gungraun's saved files;
 //!   [`fingerprint`]: the machine a baseline was saved on.
 //! * [`verdict`]: thresholds (`perf-compare.toml`) and the judge;
-//!   [`compare`] gathers them for two saved baselines, [`ab`] for an
-//!   interleaved run of two builds.
+//!   [`compare`] gathers them for two saved baselines, [`ab`] for many
+//!   short processes of two builds in ABBA blocks.
 //! * [`instructions`]: the one instruction-count gate (the `iai` bench
 //!   against `benches/iai-baseline.json`).
 //! * [`history`]: the SQLite history of runs and its drift detection.

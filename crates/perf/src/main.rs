@@ -41,8 +41,8 @@ enum Command {
     Profile(ProfileArgs),
     /// Judge two saved baselines bench by bench: exit 1 on any regression.
     Compare(CompareArgs),
-    /// Build base and head once, run them interleaved (A B, B A, ...) and judge:
-    /// exit 1 on any regression.
+    /// Build base and head once, run them as short processes in ABBA blocks and
+    /// judge per process: exit 1 on any regression.
     Ab(AbArgs),
     /// Record runs into the SQLite history, or show trends and slow drift.
     History(HistoryArgs),

@@ -92,8 +92,8 @@ fn parse_env(list: &[String]) -> Result<Vec<(String, String)>, PerfError> {
         .collect()
 }
 
-/// Runs both sides interleaved and prints the verdicts: exit 1 on any
-/// regression.
+/// Runs both sides as short processes in ABBA blocks and prints the
+/// verdicts: exit 1 on any regression.
 pub fn execute(args: &AbArgs) -> Result<ExitCode, PerfError> {
     range("--profile-seconds", args.profile_seconds, 0.0, 60.0)?;
     for dir in [&args.base_dir, &args.head_dir] {
