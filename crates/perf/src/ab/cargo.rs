@@ -218,7 +218,8 @@ pub fn exact_filter(ids: &[&str]) -> String {
 pub const PROCESS_BASELINE: &str = "ab";
 
 /// Runs one measuring process of `exe` over exactly `ids`, saving to
-/// `home`. Returns the share of its wall time that it spent on a CPU (its
+/// `home`, with `preload` (the thread-clock library) preloaded when given.
+/// Returns the share of its wall time that it spent on a CPU (its
 /// user + system time over its wall time): below 1 when another tenant or
 /// the hypervisor took the CPU from it.
 ///
@@ -228,13 +229,27 @@ pub const PROCESS_BASELINE: &str = "ab";
 pub fn run_process(
     exe: &Path,
     side: &Side,
-    spec: &AbSpec,
+    criterion: &CriterionOptions,
     home: &Path,
     ids: &[&str],
+    preload: Option<&Path>,
 ) -> Result<f64, PerfError> {
     let mut c = bench_command(exe, side, home);
+    if let Some(library) = preload {
+        let existing = side
+            .env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "LD_PRELOAD")
+            .map(|(_, v)| v.clone())
+            .or_else(|| std::env::var("LD_PRELOAD").ok());
+        c.env(
+            "LD_PRELOAD",
+            super::thread_clock::preload_value(library, existing.as_deref()),
+        );
+    }
     c.args(["--bench", "--save-baseline", PROCESS_BASELINE])
-        .args(spec.criterion.args())
+        .args(criterion.args())
         .arg(exact_filter(ids));
     let cpu_before = crate::sys::children_cpu_seconds();
     let started = std::time::Instant::now();

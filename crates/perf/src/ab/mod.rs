@@ -23,6 +23,7 @@
 
 pub mod cargo;
 pub mod profile;
+pub mod thread_clock;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,9 +34,9 @@ use crate::error::PerfError;
 use crate::fingerprint::Fingerprint;
 use crate::stats::{median_of, median_standard_error, seed_for};
 use crate::verdict::{
-    BenchComparison, COMPARE_SCHEMA, COMPARE_VERSION, CompareConfig, Comparison, FingerprintCheck,
-    MIN_EFFECT_SHARE, PROCESS_METHOD, SideSamples, StopReason, TARGET_POWER, Verdict, WallChange,
-    counted_or_wall, flagged, process_change, sort_benches,
+    BenchClock, BenchComparison, COMPARE_SCHEMA, COMPARE_VERSION, CompareConfig, Comparison,
+    FingerprintCheck, MIN_EFFECT_SHARE, PROCESS_METHOD, SideSamples, StopReason, TARGET_POWER,
+    Verdict, WallChange, counted_or_wall, flagged, process_change, sort_benches,
 };
 
 pub use cargo::{CargoSelection, CriterionOptions};
@@ -50,6 +51,47 @@ pub struct Side {
     pub env: Vec<(String, String)>,
 }
 
+/// How long each measuring process measures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MeasurementTime {
+    /// Criterion's options as given ([`AbSpec::criterion`]).
+    Given,
+    /// Chosen per bench target from one pilot process per side (not part
+    /// of the evidence) measured with the given options:
+    /// [`measurement_from_pilot`], up to `max_seconds`.
+    FromPilot {
+        /// The longest measurement time a process may be given, seconds.
+        max_seconds: f64,
+    },
+}
+
+/// The share of the smallest reported change (the bench's floor,
+/// [`MIN_EFFECT_SHARE`] × its threshold) that one process's own standard
+/// error may reach when the measurement time is chosen from a pilot. At an
+/// eighth, the within-process error alone costs little of the power at the
+/// first look (8 processes per side): the spread between processes is
+/// what the plan should be spending processes on.
+pub const WITHIN_PROCESS_ERROR_SHARE: f64 = 0.125;
+
+/// The measurement time for a bench target whose pilot process, measured
+/// for `pilot_seconds`, gave each bench's relative standard error of the
+/// median and its floor (relative): long enough that every bench's
+/// within-process error is at most [`WITHIN_PROCESS_ERROR_SHARE`] of its
+/// floor, assuming the error falls as one over the square root of the
+/// time; never shorter than the pilot nor longer than `max_seconds`.
+pub fn measurement_from_pilot(
+    pilot_seconds: f64,
+    errors_and_floors: &[(f64, f64)],
+    max_seconds: f64,
+) -> f64 {
+    let worst = errors_and_floors
+        .iter()
+        .filter(|(_, floor)| *floor > 0.0)
+        .map(|(error, floor)| error / (WITHIN_PROCESS_ERROR_SHARE * floor))
+        .fold(0.0, f64::max);
+    (pilot_seconds * worst * worst).clamp(pilot_seconds, max_seconds.max(pilot_seconds))
+}
+
 /// How many processes, and when to look.
 #[derive(Debug, Clone)]
 pub struct ProcessPlan {
@@ -62,6 +104,8 @@ pub struct ProcessPlan {
     pub alpha: f64,
     /// Wall-clock budget for the measuring processes.
     pub budget: Duration,
+    /// How long each process measures.
+    pub measurement: MeasurementTime,
 }
 
 impl Default for ProcessPlan {
@@ -71,6 +115,7 @@ impl Default for ProcessPlan {
             max_processes: 32,
             alpha: crate::verdict::DEFAULT_ALPHA,
             budget: Duration::from_secs(20 * 60),
+            measurement: MeasurementTime::Given,
         }
     }
 }
@@ -109,6 +154,10 @@ pub struct AbSpec {
     pub filter: Option<String>,
     /// Criterion's options for every process.
     pub criterion: CriterionOptions,
+    /// The clock the processes measure with: Criterion's wall time, or the
+    /// bench thread's CPU time through a preloaded library
+    /// ([`thread_clock`]).
+    pub clock: BenchClock,
     /// How many processes, when to look.
     pub plan: ProcessPlan,
     /// Where results, profiles and flamegraphs go.
@@ -120,10 +169,12 @@ pub struct AbSpec {
     pub config: CompareConfig,
 }
 
-/// The base and head executables of one bench target and its benches.
+/// The base and head executables of one bench target, and Criterion's
+/// options for its processes.
 struct Target {
     base: PathBuf,
     head: PathBuf,
+    criterion: CriterionOptions,
 }
 
 /// One bench's evidence so far.
@@ -192,7 +243,14 @@ fn look(
     final_reason: Option<StopReason>,
 ) -> Option<WallChange> {
     let t = spec.config.thresholds(id);
-    let mut w = process_change(&s.base, &s.new, alpha, t.wall_percent, seed_for(id));
+    let mut w = process_change(
+        &s.base,
+        &s.new,
+        spec.clock,
+        alpha,
+        t.wall_percent,
+        seed_for(id),
+    );
     let p = w.processes.as_mut()?;
     let floor = t.wall_percent * MIN_EFFECT_SHARE;
     let stop = if flagged(w.change_percent, p.p_value, alpha, t.wall_percent).is_some() {
@@ -208,19 +266,21 @@ fn look(
     Some(w)
 }
 
+/// One measuring process; `label` names its Criterion home.
 fn run_one(
     spec: &AbSpec,
     which: Which,
-    exe: &Path,
-    index: usize,
+    target: &Target,
+    label: &str,
     ids: &[&str],
+    preload: Option<&Path>,
 ) -> Result<(BTreeMap<String, CriterionBench>, f64), PerfError> {
-    let (side, tag) = match which {
-        Which::Base => (&spec.base, 'a'),
-        Which::Head => (&spec.head, 'b'),
+    let (side, exe, tag) = match which {
+        Which::Base => (&spec.base, &target.base, 'a'),
+        Which::Head => (&spec.head, &target.head, 'b'),
     };
-    let home = spec.out.join("criterion").join(format!("{tag}-{index:04}"));
-    let cpu_share = cargo::run_process(exe, side, spec, &home, ids)?;
+    let home = spec.out.join("criterion").join(format!("{tag}-{label}"));
+    let cpu_share = cargo::run_process(exe, side, &target.criterion, &home, ids, preload)?;
     Ok((read_criterion(&home, cargo::PROCESS_BASELINE)?, cpu_share))
 }
 
@@ -261,6 +321,13 @@ pub fn run_ab(spec: &AbSpec) -> Result<Comparison, PerfError> {
             target_dir(&spec.head.dir, same_build, spec.cargo.align_code).as_deref(),
         )?
     };
+    let preload = match spec.clock {
+        BenchClock::Wall => None,
+        BenchClock::ThreadCpu => {
+            eprintln!("ab: building the thread-clock preload library");
+            Some(thread_clock::build(&spec.out.join("thread-clock"))?)
+        }
+    };
     let root = spec.out.join("criterion");
     let listing = root.join("list");
     let mut targets = Vec::new();
@@ -294,6 +361,7 @@ pub fn run_ab(spec: &AbSpec) -> Result<Comparison, PerfError> {
         targets.push(Target {
             base: a.clone(),
             head: b.clone(),
+            criterion: spec.criterion.clone(),
         });
     }
     if states.is_empty() {
@@ -302,6 +370,41 @@ pub fn run_ab(spec: &AbSpec) -> Result<Comparison, PerfError> {
             spec.filter.as_deref().unwrap_or("(none)"),
             "a Criterion filter matching at least one bench in both builds",
         ));
+    }
+    if let MeasurementTime::FromPilot { max_seconds } = plan.measurement {
+        for (t, target) in targets.iter_mut().enumerate() {
+            let ids: Vec<&str> = states
+                .iter()
+                .filter(|(_, s)| s.target == t)
+                .map(|(id, _)| id.as_str())
+                .collect();
+            let mut errors_and_floors = Vec::new();
+            for which in [Which::Base, Which::Head] {
+                let (results, _) = run_one(
+                    spec,
+                    which,
+                    target,
+                    &format!("pilot-{t}"),
+                    &ids,
+                    preload.as_deref(),
+                )?;
+                for (id, r) in results.iter().filter(|(id, _)| ids.contains(&id.as_str())) {
+                    let floor = spec.config.thresholds(id).wall_percent * MIN_EFFECT_SHARE / 100.0;
+                    errors_and_floors.push((median_standard_error(&r.samples_ns), floor));
+                }
+            }
+            let pilot = spec.criterion.measurement_seconds;
+            target.criterion.measurement_seconds =
+                measurement_from_pilot(pilot, &errors_and_floors, max_seconds);
+            eprintln!(
+                "ab: {}: {:.2} s of measurement per process (pilot at {pilot} s)",
+                target
+                    .base
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+                target.criterion.measurement_seconds
+            );
+        }
     }
     let looks = plan.looks();
     let alpha = plan.alpha_per_look();
@@ -331,7 +434,9 @@ pub fn run_ab(spec: &AbSpec) -> Result<Comparison, PerfError> {
                 } else {
                     &target.head
                 };
-                let (results, cpu_share) = run_one(spec, which, exe, count[slot], &ids)?;
+                let label = format!("{:04}", count[slot]);
+                let (results, cpu_share) =
+                    run_one(spec, which, target, &label, &ids, preload.as_deref())?;
                 let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
                 for id in ids {
                     let Some(r) = results.get(&id) else {
@@ -463,6 +568,22 @@ mod tests {
             ..ProcessPlan::default()
         };
         assert_eq!(small.looks(), vec![4]);
+    }
+
+    #[test]
+    fn the_pilot_buys_time_only_where_a_process_is_too_noisy() {
+        // Floor 5%: one process's error may be 0.625%.
+        let quiet = [(0.001, 0.05), (0.003, 0.05)];
+        assert_eq!(measurement_from_pilot(0.4, &quiet, 4.0), 0.4);
+        // 1.25%, twice the allowance: four times the time.
+        let noisy = [(0.001, 0.05), (0.0125, 0.05)];
+        assert!((measurement_from_pilot(0.4, &noisy, 4.0) - 1.6).abs() < 1e-9);
+        // Never past the cap, and a tighter threshold asks for more.
+        assert_eq!(measurement_from_pilot(0.4, &[(0.05, 0.05)], 4.0), 4.0);
+        assert!(
+            measurement_from_pilot(0.4, &[(0.004, 0.025)], 4.0)
+                > measurement_from_pilot(0.4, &[(0.004, 0.05)], 4.0)
+        );
     }
 
     #[test]

@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use kmidi_perf::PerfError;
-use kmidi_perf::ab::{AbSpec, CargoSelection, CriterionOptions, ProcessPlan, Side, run_ab};
+use kmidi_perf::ab::{
+    AbSpec, CargoSelection, CriterionOptions, MeasurementTime, ProcessPlan, Side, run_ab,
+};
+use kmidi_perf::verdict::BenchClock;
 
 use super::args::range;
 use super::output::{VerdictOutput, load_config};
@@ -45,12 +48,26 @@ pub struct AbArgs {
     /// alignment of the others (a separate build directory).
     #[arg(long)]
     align_code: bool,
+    /// The clock the processes measure with: wall (Criterion's own) or
+    /// thread-cpu (the bench thread's CPU time, through a preloaded
+    /// clock_gettime; the bench code is unchanged). thread-cpu does not
+    /// count time other tenants held the CPU: use it on a shared runner.
+    #[arg(long, value_enum, default_value_t = BenchClock::Wall)]
+    clock: BenchClock,
     /// Criterion's --warm-up-time for each process, seconds.
     #[arg(long, default_value_t = 0.2)]
     warm_up_time: f64,
-    /// Criterion's --measurement-time for each process, seconds.
-    #[arg(long, default_value_t = 0.4)]
-    measurement_time: f64,
+    /// Criterion's --measurement-time for each process, seconds; or
+    /// `auto`: one pilot process per side and bench target (not evidence),
+    /// measured for 0.4 s (0.1 with --quick), chooses each target's time so
+    /// that a process's own error stays under an eighth of the smallest
+    /// change reported, up to --max-measurement-time.
+    #[arg(long, default_value = "0.4")]
+    measurement_time: MeasurementArg,
+    /// The longest measurement time `--measurement-time auto` may choose,
+    /// seconds.
+    #[arg(long, default_value_t = 4.0)]
+    max_measurement_time: f64,
     /// Criterion's --sample-size for each process (at least 10).
     #[arg(long, default_value_t = 10)]
     sample_size: usize,
@@ -82,6 +99,28 @@ pub struct AbArgs {
     output: VerdictOutput,
 }
 
+/// `--measurement-time`: seconds, or `auto`.
+#[derive(Clone, Copy, Debug)]
+enum MeasurementArg {
+    Auto,
+    Seconds(f64),
+}
+
+impl std::str::FromStr for MeasurementArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("auto") {
+            return Ok(Self::Auto);
+        }
+        s.parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .map(Self::Seconds)
+            .ok_or_else(|| format!("`{s}` is neither seconds (e.g. 0.4) nor `auto`"))
+    }
+}
+
 /// `KEY=VALUE` pairs.
 fn parse_env(list: &[String]) -> Result<Vec<(String, String)>, PerfError> {
     list.iter()
@@ -106,7 +145,26 @@ pub fn execute(args: &AbArgs) -> Result<ExitCode, PerfError> {
     }
     range("--budget-minutes", args.budget_minutes, 0.1, 24.0 * 60.0)?;
     range("--warm-up-time", args.warm_up_time, 0.0, 600.0)?;
-    range("--measurement-time", args.measurement_time, 0.01, 600.0)?;
+    let (measurement_seconds, measurement) = match args.measurement_time {
+        MeasurementArg::Seconds(t) => {
+            range("--measurement-time", t, 0.01, 600.0)?;
+            (t, MeasurementTime::Given)
+        }
+        MeasurementArg::Auto => {
+            range(
+                "--max-measurement-time",
+                args.max_measurement_time,
+                0.1,
+                600.0,
+            )?;
+            (
+                if args.quick { 0.1 } else { 0.4 },
+                MeasurementTime::FromPilot {
+                    max_seconds: args.max_measurement_time,
+                },
+            )
+        }
+    };
     if args.sample_size < 10 {
         return Err(PerfError::invalid(
             "--sample-size",
@@ -124,7 +182,7 @@ pub fn execute(args: &AbArgs) -> Result<ExitCode, PerfError> {
     } else {
         CriterionOptions {
             warm_up_seconds: args.warm_up_time,
-            measurement_seconds: args.measurement_time,
+            measurement_seconds,
             sample_size: args.sample_size,
             extra: args.criterion_arg.clone(),
         }
@@ -146,11 +204,13 @@ pub fn execute(args: &AbArgs) -> Result<ExitCode, PerfError> {
         },
         filter: args.filter.clone(),
         criterion,
+        clock: args.clock,
         plan: ProcessPlan {
             min_processes: args.min_processes,
             max_processes: args.max_processes,
             alpha: kmidi_perf::verdict::DEFAULT_ALPHA,
             budget: std::time::Duration::from_secs_f64(args.budget_minutes * 60.0),
+            measurement,
         },
         out: std::path::absolute(&args.out).map_err(|e| PerfError::caused(&args.out, e))?,
         profile_seconds: args.profile_seconds,

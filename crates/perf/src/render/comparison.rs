@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::verdict::{BenchComparison, Comparison, ProcessEvidence, Verdict};
+use crate::verdict::{BenchClock, BenchComparison, Comparison, ProcessEvidence, Verdict};
 
 /// Formats nanoseconds with a unit.
 pub fn format_ns(ns: f64) -> String {
@@ -52,6 +52,9 @@ fn process_cell(p: &ProcessEvidence) -> String {
         p.power * 100.0,
         p.stopped.as_str()
     );
+    if p.clock != BenchClock::Wall {
+        cell.push_str(&format!(", {}", p.clock.as_str()));
+    }
     if p.undisturbed_only {
         let kept = |shares: &[f64]| shares.iter().filter(|s| **s >= p.served_share).count();
         cell.push_str(&format!(

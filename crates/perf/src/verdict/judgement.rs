@@ -546,6 +546,7 @@ mod tests {
         let w = crate::verdict::process_change(
             &sides(&base, 0.002),
             &sides(&slower, 0.002),
+            crate::verdict::BenchClock::Wall,
             0.002,
             10.0,
             1,
@@ -566,6 +567,7 @@ mod tests {
         let w = crate::verdict::process_change(
             &sides(&base, 0.002),
             &sides(&same, 0.002),
+            crate::verdict::BenchClock::Wall,
             0.002,
             10.0,
             1,
@@ -585,6 +587,7 @@ mod tests {
         let w = crate::verdict::process_change(
             &sides(&base, 0.001),
             &sides(&new, 0.001),
+            crate::verdict::BenchClock::Wall,
             0.002,
             10.0,
             1,

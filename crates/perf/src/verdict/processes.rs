@@ -44,6 +44,32 @@ pub const TARGET_POWER: f64 = 0.9;
 /// looks of the sequential plan (Bonferroni).
 pub const DEFAULT_ALPHA: f64 = 0.01;
 
+/// The clock each measuring process's Criterion read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum BenchClock {
+    /// Criterion's own wall time: time the process waited for a CPU while
+    /// another tenant ran is counted, so disturbed processes are left out
+    /// by their CPU share.
+    #[default]
+    Wall,
+    /// The bench thread's CPU time, read through a preloaded library
+    /// (kmidi-thread-clock) with the bench executable unchanged: preemption
+    /// is not counted, so every process is compared. Work the bench hands
+    /// to other threads is not counted either.
+    ThreadCpu,
+}
+
+impl BenchClock {
+    /// Words for tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BenchClock::Wall => "wall time",
+            BenchClock::ThreadCpu => "thread CPU time",
+        }
+    }
+}
+
 /// Why the sequential plan stopped measuring a bench.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -93,6 +119,9 @@ pub struct ProcessEvidence {
     /// Whether only the processes at the served CPU share were compared.
     #[serde(default)]
     pub undisturbed_only: bool,
+    /// The clock the processes measured with.
+    #[serde(default)]
+    pub clock: BenchClock,
     /// Two-sided permutation p-value of the fastest half's change.
     pub p_value: f64,
     /// Whether `p_value` is exact (every split of the processes).
@@ -237,11 +266,13 @@ pub fn flagged(change_percent: f64, p_value: f64, alpha: f64, wall_percent: f64)
 /// at the [`served_share`], only those are compared: the rule reads each
 /// process's own CPU share against a threshold drawn from both sides
 /// alike, so under no change the processes it keeps stay exchangeable and
-/// the tests keep their level. `stopped` is filled in by the caller's plan; this gives
-/// [`StopReason::ProcessLimit`].
+/// the tests keep their level. With [`BenchClock::ThreadCpu`] preemption is
+/// not in the medians, and every process is compared. `stopped` is filled
+/// in by the caller's plan; this gives [`StopReason::ProcessLimit`].
 pub fn process_change(
     base_side: &SideSamples,
     new_side: &SideSamples,
+    clock: BenchClock,
     alpha: f64,
     wall_percent: f64,
     seed: u64,
@@ -257,7 +288,10 @@ pub fn process_change(
     } else {
         median_of(&errors)
     };
-    let share = served_share(base_side, new_side);
+    let share = match clock {
+        BenchClock::Wall => served_share(base_side, new_side),
+        BenchClock::ThreadCpu => 0.0,
+    };
     let (clean_base, clean_new) = (base_side.served(share), new_side.served(share));
     let undisturbed_only = clean_base.len() >= MIN_UNDISTURBED
         && clean_new.len() >= MIN_UNDISTURBED
@@ -293,6 +327,7 @@ pub fn process_change(
             new_cpu_shares: new_side.cpu_shares.clone(),
             undisturbed_only,
             served_share: share,
+            clock,
             p_value: shift.p_value,
             exact: shift.exact,
             alpha,
@@ -370,7 +405,7 @@ mod tests {
         for _ in 0..trials {
             let a = side(n, m, 1.0, visible, &mut rng);
             let b = side(n, m, factor, visible, &mut rng);
-            let w = process_change(&a, &b, alpha, 10.0, 1);
+            let w = process_change(&a, &b, BenchClock::Wall, alpha, 10.0, 1);
             let p = w.processes.as_ref().map_or(1.0, |p| p.p_value);
             if flagged(w.change_percent, p, alpha, 10.0).is_some() {
                 flags += 1;
@@ -409,6 +444,27 @@ mod tests {
         assert!(rate >= 0.9, "10%: {rate}");
         // The same machine when the disturbance does not show.
         assert!(flag_rate(16, loaded, 1.10, false, 100, 8) < rate);
+    }
+
+    #[test]
+    fn thread_cpu_time_compares_every_process() {
+        // Half the processes lost CPU to another tenant, and their shares
+        // say so: with wall time only the better-served ones are compared;
+        // with the thread clock, whose medians do not count preemption,
+        // every process is.
+        let mut rng = crate::stats::rng(9);
+        let loaded = Machine {
+            slow_mode: 0.0,
+            disturbed: 0.5,
+        };
+        let a = side(16, loaded, 1.0, true, &mut rng);
+        let b = side(16, loaded, 1.0, true, &mut rng);
+        let wall = process_change(&a, &b, BenchClock::Wall, 0.003, 10.0, 1);
+        let cpu = process_change(&a, &b, BenchClock::ThreadCpu, 0.003, 10.0, 1);
+        let (wall, cpu) = (wall.processes.unwrap(), cpu.processes.unwrap());
+        assert!(wall.undisturbed_only && wall.served_share > 0.5);
+        assert!(!cpu.undisturbed_only && cpu.served_share == 0.0);
+        assert_eq!(cpu.clock, BenchClock::ThreadCpu);
     }
 
     #[test]
