@@ -111,27 +111,30 @@ fn choose(n: u64, k: u64) -> u64 {
 /// Every way of putting `k` of `n` mid-ranks on one side: how many give a
 /// rank sum at least as far from its mean as `observed`.
 fn exact_tail(ranks: &[f64], k: usize, observed: f64, mean: f64) -> f64 {
-    let n = ranks.len();
     let distance = (observed - mean).abs() - 1e-9;
-    let mut index: Vec<usize> = (0..k).collect();
     let (mut extreme, mut total) = (0u64, 0u64);
-    loop {
+    for_each_split(ranks.len(), k, |index| {
         let sum: f64 = index.iter().map(|&i| ranks[i]).sum();
         total += 1;
         if (sum - mean).abs() >= distance {
             extreme += 1;
         }
-        // Next combination in lexicographic order.
-        let mut i = k;
-        loop {
-            if i == 0 {
-                return extreme as f64 / total as f64;
-            }
-            i -= 1;
-            if index[i] < n - k + i {
-                break;
-            }
-        }
+    });
+    extreme as f64 / total as f64
+}
+
+/// Calls `visit` with every way of choosing `k` of `n` items (indices in
+/// increasing order), in lexicographic order: the splits an exact
+/// permutation test of two sides of `k` and `n − k` runs over.
+fn for_each_split(n: usize, k: usize, mut visit: impl FnMut(&[usize])) {
+    let mut index: Vec<usize> = (0..k).collect();
+    loop {
+        visit(&index);
+        // The next combination: the last index that can still move, moved
+        // one on, and every index after it right behind it.
+        let Some(i) = (0..k).rev().find(|&i| index[i] < n - k + i) else {
+            return;
+        };
         index[i] += 1;
         for j in i + 1..k {
             index[j] = index[j - 1] + 1;
@@ -374,35 +377,16 @@ pub fn fast_shift_test(base: &[f64], new: &[f64], confidence: f64, seed: u64) ->
     let distance = observed.abs() - 1e-12;
     let exact = choose((na + nb) as u64, nb as u64) <= EXACT_SPLITS_LIMIT;
     let p_value = if exact {
-        let n = na + nb;
-        let mut index: Vec<usize> = (0..nb).collect();
         let (mut extreme, mut total) = (0u64, 0u64);
-        let mut member = vec![false; n];
-        loop {
+        let mut member = vec![false; na + nb];
+        for_each_split(na + nb, nb, |index| {
             member.iter_mut().for_each(|m| *m = false);
             index.iter().for_each(|&i| member[i] = true);
             total += 1;
             if statistic(&|i| member[i], &mut scratch).abs() >= distance {
                 extreme += 1;
             }
-            let mut i = nb;
-            let done = loop {
-                if i == 0 {
-                    break true;
-                }
-                i -= 1;
-                if index[i] < n - nb + i {
-                    break false;
-                }
-            };
-            if done {
-                break;
-            }
-            index[i] += 1;
-            for j in i + 1..nb {
-                index[j] = index[j - 1] + 1;
-            }
-        }
+        });
         extreme as f64 / total as f64
     } else {
         let mut order: Vec<usize> = (0..na + nb).collect();
@@ -490,6 +474,22 @@ pub fn processes_for_power(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_split_is_visited_once() {
+        for (n, k) in [(4, 0), (4, 4), (6, 3), (10, 4)] {
+            let mut seen = std::collections::BTreeSet::new();
+            for_each_split(n, k, |index| {
+                assert!(index.windows(2).all(|w| w[0] < w[1]) && index.iter().all(|&i| i < n));
+                assert!(seen.insert(index.to_vec()), "{index:?} twice");
+            });
+            assert_eq!(
+                seen.len() as u64,
+                choose(n as u64, k as u64),
+                "{n} choose {k}"
+            );
+        }
+    }
 
     // Expected p-values from scipy 1.17.1 (`scipy.stats.mannwhitneyu`,
     // two-sided; method="exact" without ties, "asymptotic" with
