@@ -26,15 +26,20 @@ ensure_packages() {
 EVAL_VENV=target/venv-eval
 EVAL_REQUIREMENTS=scripts/eval/requirements.txt
 
-# ensure_eval_venv: target/venv-eval with scripts/eval/requirements.txt,
+# ensure_venv DIR REQUIREMENTS: a venv in DIR with the pinned REQUIREMENTS,
 # reinstalled when that file changes.
-ensure_eval_venv() {
-  [ -x "$EVAL_VENV/bin/python" ] || python3 -m venv "$EVAL_VENV"
-  local want have=""
-  want="$(sha256sum "$EVAL_REQUIREMENTS" | cut -d' ' -f1)"
-  [ -f "$EVAL_VENV/.requirements.sha256" ] && have="$(cat "$EVAL_VENV/.requirements.sha256")"
+ensure_venv() {
+  local venv="$1" requirements="$2" want have=""
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+  [ -f "$venv/.requirements.sha256" ] && have="$(cat "$venv/.requirements.sha256")"
   if [ "$want" != "$have" ]; then
-    "$EVAL_VENV/bin/pip" install -q -r "$EVAL_REQUIREMENTS"
-    echo "$want" > "$EVAL_VENV/.requirements.sha256"
+    "$venv/bin/pip" install -q -r "$requirements"
+    echo "$want" > "$venv/.requirements.sha256"
   fi
+}
+
+# ensure_eval_venv: target/venv-eval with scripts/eval/requirements.txt.
+ensure_eval_venv() {
+  ensure_venv "$EVAL_VENV" "$EVAL_REQUIREMENTS"
 }

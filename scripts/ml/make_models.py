@@ -2,22 +2,23 @@
 """Builds kmidi-ml's five ONNX models, their int8 variants, golden
 input/output pairs and held-out evaluation sets.
 
-    python3 -m pip install -r scripts/ml/requirements.txt
-    python3 scripts/ml/make_models.py [--seed 7]
+    scripts/ml.sh [--seed 7]      (a venv in target/venv with requirements.txt)
 
 Writes crates/ml/models/. Deterministic for a given seed: weights come from
-numpy's PCG64 generator, training is plain full-batch-free Adam in numpy
-with a fixed shuffling order, and the training data comes from this
-project's own generators (`cargo run -p kmidi-ml --example training_data`:
-progressions from a common-practice grammar realized by kmidi-harmony, drum
-patterns shaped by kmidi-groove). Every fp32 model has a numpy reference
-forward pass; the golden outputs come from it, not from ONNX Runtime.
+numpy's PCG64 generator, training is minibatch Adam in numpy with a fixed
+shuffling order. The HarmonyPredictor learns from real music (music21's
+Bach chorales and Roman-numeral analyses, scripts/ml/harmony.py; its card
+is crates/ml/models/harmony_predictor.md); the GroovePredictor still from
+this project's own drum patterns (`cargo run -p kmidi-ml --example
+training_data`). Every fp32 model has a numpy reference forward pass; the
+golden outputs come from it, not from ONNX Runtime.
 
 Models (batch dimension dynamic everywhere):
   emotion_recognizer   logmel [b,1,64,96] -> valence_arousal [b,2], emotion [b,6]
                        small CNN; untrained (no labelled audio), sized for latency
   harmony_predictor    chords int64 [b,8], key int64 [b,1] -> next_chord [b,109]
-                       embeddings + MLP; trained on grammar progressions
+                       key-relative embeddings + MLP; trained on Bach
+                       chorales and .rntxt analyses, split by tune
   melody_transformer   tokens int64 [b,64] -> logits [b,160]
                        2-layer pre-LN transformer decoder, 4 heads, causal
                        mask; untrained, sized for latency
@@ -36,11 +37,15 @@ import sys
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nn import Adam, graph, relu, softmax, vi  # noqa: E402
+import harmony  # noqa: E402
+import harmony_corpus  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "crates", "ml", "models")
-OPSET = 17
 CHORDS = 109  # 12 roots x 9 kinds + no chord
 KEYS = 24
 MEL_TOKENS = 160  # 128 pitches + 32 durations
@@ -61,26 +66,10 @@ def save(model, name):
     return path
 
 
-def graph(nodes, name, inputs, outputs, weights):
-    inits = [numpy_helper.from_array(np.asarray(v), k) for k, v in weights.items()]
-    g = helper.make_graph(nodes, name, inputs, outputs, inits)
-    return helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="kmidi make_models.py")
 
-
-def vi(name, elem, shape):
-    return helper.make_tensor_value_info(name, elem, shape)
 
 
 # ---------------------------------------------------------------- numpy ops
-
-def relu(x):
-    return np.maximum(x, 0)
-
-
-def softmax(x, axis=-1):
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
-
 
 def sigmoid(x):
     return 1 / (1 + np.exp(-x))
@@ -117,24 +106,6 @@ def training_data(seed, progressions, songs):
         rec = json.loads(line)
         (harmony if rec["kind"] == "harmony" else groove).append(rec)
     return harmony, groove
-
-
-class Adam:
-    def __init__(self, params, lr=3e-3):
-        self.p = params
-        self.m = {k: np.zeros_like(v) for k, v in params.items()}
-        self.v = {k: np.zeros_like(v) for k, v in params.items()}
-        self.t = 0
-        self.lr = lr
-
-    def step(self, grads):
-        self.t += 1
-        for k, g in grads.items():
-            self.m[k] = 0.9 * self.m[k] + 0.1 * g
-            self.v[k] = 0.999 * self.v[k] + 0.001 * g * g
-            mh = self.m[k] / (1 - 0.9 ** self.t)
-            vh = self.v[k] / (1 - 0.999 ** self.t)
-            self.p[k] -= (self.lr * mh / (np.sqrt(vh) + 1e-8)).astype(np.float32)
 
 
 def mlp_train(rng, params, forward_backward, x, y, epochs, batch=128, lr=3e-3):
@@ -188,76 +159,24 @@ def emotion_recognizer(rng):
     return model, ref, sample
 
 
-def harmony_predictor(rng, harmony):
-    p = {
-        "e_chord": (rng.standard_normal((CHORDS, 16)) * 0.3).astype(np.float32),
-        "e_key": (rng.standard_normal((KEYS, 8)) * 0.3).astype(np.float32),
-        "w1": init(rng, (136, 64), 136), "b1": np.zeros(64, np.float32),
-        "w2": init(rng, (64, CHORDS), 64), "b2": np.zeros(CHORDS, np.float32),
-    }
-    # Windows of 8 chords -> the next one; no-chord (108) pads the start.
-    xs, ks, ys = [], [], []
-    for rec in harmony:
-        seq = [108] * 8 + rec["chords"]
-        for t in range(8, len(seq)):
-            xs.append(seq[t - 8:t]); ks.append([rec["key"]]); ys.append(seq[t])
-    xs, ks, ys = np.array(xs, np.int64), np.array(ks, np.int64), np.array(ys, np.int64)
-    n = len(xs)
-    split = int(n * 0.85)
-    order = rng.permutation(n)
-    tr, te = order[:split], order[split:]
-
-    def forward(p, x, k):
-        emb = p["e_chord"][x].reshape(len(x), -1)
-        ek = p["e_key"][k].reshape(len(x), -1)
-        h0 = np.concatenate([emb, ek], axis=1)
-        z1 = h0 @ p["w1"] + p["b1"]
-        h1 = relu(z1)
-        return h0, z1, h1, softmax(h1 @ p["w2"] + p["b2"])
-
-    def fb(p, xk, y):
-        x, k = xk[:, :8], xk[:, 8:]
-        h0, z1, h1, prob = forward(p, x, k)
-        d = prob.copy(); d[np.arange(len(y)), y] -= 1; d /= len(y)
-        g = {"w2": h1.T @ d, "b2": d.sum(0)}
-        dh1 = d @ p["w2"].T * (z1 > 0)
-        g["w1"] = h0.T @ dh1; g["b1"] = dh1.sum(0)
-        dh0 = dh1 @ p["w1"].T
-        ge = np.zeros_like(p["e_chord"]); np.add.at(ge, x, dh0[:, :128].reshape(len(x), 8, 16))
-        gk = np.zeros_like(p["e_key"]); np.add.at(gk, k[:, 0], dh0[:, 128:])
-        g["e_chord"] = ge; g["e_key"] = gk
-        return g
-
-    xk = np.concatenate([xs, ks], axis=1)
-    mlp_train(rng, p, fb, xk[tr], ys[tr], epochs=12)
-    majority = int(np.bincount(ys[tr], minlength=CHORDS).argmax())
-    held = te[:600]
-    nodes = [
-        helper.make_node("Gather", ["e_chord", "chords"], ["ec"]),
-        helper.make_node("Reshape", ["ec", "shape_c"], ["ecf"]),
-        helper.make_node("Gather", ["e_key", "key"], ["ek"]),
-        helper.make_node("Reshape", ["ek", "shape_k"], ["ekf"]),
-        helper.make_node("Concat", ["ecf", "ekf"], ["h0"], axis=1),
-        helper.make_node("Gemm", ["h0", "w1", "b1"], ["z1"]),
-        helper.make_node("Relu", ["z1"], ["h1"]),
-        helper.make_node("Gemm", ["h1", "w2", "b2"], ["z2"]),
-        helper.make_node("Softmax", ["z2"], ["next_chord"], axis=-1),
-    ]
-    weights = dict(p)
-    weights["shape_c"] = np.array([-1, 128], np.int64)
-    weights["shape_k"] = np.array([-1, 8], np.int64)
-    model = graph(nodes, "harmony_predictor",
-                  [vi("chords", TensorProto.INT64, ["batch", 8]), vi("key", TensorProto.INT64, ["batch", 1])],
-                  [vi("next_chord", TensorProto.FLOAT, ["batch", CHORDS])], weights)
+def harmony_predictor(seed):
+    """Trained on real chord sequences (scripts/ml/harmony.py)."""
+    print("reading music21's chorales and analyses ...", file=sys.stderr)
+    corpus = harmony_corpus.build()
+    params, (sx, sk, sy), evaluation = harmony.train(seed, corpus)
+    rng = np.random.default_rng([seed, 21])
+    model = harmony.onnx_model(params)
 
     def ref(inputs):
-        return {"next_chord": forward(p, inputs["chords"], inputs["key"])[3]}
+        return {"next_chord": harmony.predict(params, inputs["chords"], inputs["key"])}
 
     def sample(n):
         return {"chords": rng.integers(0, CHORDS, (n, 8)).astype(np.int64), "key": rng.integers(0, KEYS, (n, 1)).astype(np.int64)}
 
-    heldout = {"chords": xs[held].tolist(), "key": ks[held].tolist(), "target": ys[held].tolist(), "majority": majority,
-               "train_examples": int(len(tr))}
+    train_targets = harmony.examples(harmony.split_groups(corpus["pieces"], seed)["train"])[2]
+    heldout = {"chords": sx.tolist(), "key": sk[:, None].tolist(), "target": sy.tolist(),
+               "majority": int(np.bincount(train_targets, minlength=CHORDS).argmax()),
+               "evaluation": evaluation}
     return model, ref, sample, heldout
 
 
@@ -441,12 +360,13 @@ def main():
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.default_rng(args.seed)
     print("generating training data with cargo run --example training_data ...", file=sys.stderr)
-    harmony, groove = training_data(args.seed, 3000, 600)
+    _, groove = training_data(args.seed, 3000, 600)
     report = {"seed": args.seed}
     built = {}
     m, ref, sample = emotion_recognizer(rng)
     built["emotion_recognizer"] = (m, ref, sample)
-    m, ref, sample, held = harmony_predictor(rng, harmony)
+    m, ref, sample, held = harmony_predictor(args.seed)
+    report["harmony_predictor"] = {k: v for k, v in held["evaluation"].items() if k != "test_pieces"}
     built["harmony_predictor"] = (m, ref, sample)
     with open(os.path.join(OUT, "harmony_predictor.heldout.json"), "w") as f:
         json.dump(held, f)

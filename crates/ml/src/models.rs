@@ -16,7 +16,10 @@ pub enum Model {
     EmotionRecognizer,
     /// The last 8 chords (detector vocabulary ids, 108 = no chord) and the
     /// key (tonic + 12 × minor) → next-chord distribution over 109 ids.
-    /// Trained on grammar progressions.
+    /// Trained on real music: music21's Bach chorales and bundled
+    /// Roman-numeral analyses, split by tune; counts every chord from the
+    /// last chord's root, so its answer moves exactly with a transposition
+    /// (card: `models/harmony_predictor.md`).
     HarmonyPredictor,
     /// 64 pitch/duration tokens → next-token logits over 160. 2-layer
     /// transformer decoder with a causal mask; untrained, sized for latency.

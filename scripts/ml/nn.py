@@ -1,0 +1,44 @@
+"""The pieces every model script shares: numpy ops, the Adam optimizer
+and the ONNX graph helpers."""
+
+import numpy as np
+from onnx import helper, numpy_helper
+
+OPSET = 17
+
+
+def relu(x):
+    return np.maximum(x, 0)
+
+
+def softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+class Adam:
+    def __init__(self, params, lr=3e-3):
+        self.p = params
+        self.m = {k: np.zeros_like(v) for k, v in params.items()}
+        self.v = {k: np.zeros_like(v) for k, v in params.items()}
+        self.t = 0
+        self.lr = lr
+
+    def step(self, grads):
+        self.t += 1
+        for k, g in grads.items():
+            self.m[k] = 0.9 * self.m[k] + 0.1 * g
+            self.v[k] = 0.999 * self.v[k] + 0.001 * g * g
+            mh = self.m[k] / (1 - 0.9 ** self.t)
+            vh = self.v[k] / (1 - 0.999 ** self.t)
+            self.p[k] -= (self.lr * mh / (np.sqrt(vh) + 1e-8)).astype(np.float32)
+
+
+def graph(nodes, name, inputs, outputs, weights):
+    inits = [numpy_helper.from_array(np.asarray(v), k) for k, v in weights.items()]
+    g = helper.make_graph(nodes, name, inputs, outputs, inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="kmidi make_models.py")
+
+
+def vi(name, elem, shape):
+    return helper.make_tensor_value_info(name, elem, shape)
