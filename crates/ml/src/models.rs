@@ -11,8 +11,9 @@ use crate::session::{Element, ModelContract, ModelSession, SessionConfig, Tensor
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Model {
     /// Log-mel patch (64 bands × 96 frames, about 1 s) → valence/arousal and
-    /// six emotion-class probabilities. Small CNN; untrained (no labelled
-    /// audio here), sized for latency.
+    /// six emotion-class probabilities. Small CNN, **untrained** (there is
+    /// no labelled audio here): a latency fixture whose outputs mean
+    /// nothing (card: `models/emotion_recognizer.md`).
     EmotionRecognizer,
     /// The last 8 chords (detector vocabulary ids, 108 = no chord) and the
     /// key (tonic + 12 × minor) → next-chord distribution over 109 ids.
@@ -28,8 +29,32 @@ pub enum Model {
     /// probabilities for the next bar (3 × 16). Trained on generated patterns.
     GroovePredictor,
     /// 32 frames of loudness/onset/crest features → a gain curve in dB for
-    /// the compressor and mixer. Trained to reproduce a 4:1 gain computer.
+    /// the compressor and mixer. A **latency fixture**: trained only to
+    /// reproduce a 4:1 gain computer that the DSP core computes exactly
+    /// (card: `models/dynamics_engine.md`).
     DynamicsEngine,
+}
+
+/// What a model's weights have learned, said wherever its output is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Training {
+    /// Trained on real data, named here; its card says how well it does.
+    Trained(&'static str),
+    /// Random weights: a latency fixture, its outputs mean nothing.
+    Untrained,
+    /// Trained, but only to imitate something kmidi already computes
+    /// exactly: a latency fixture, named here.
+    Fixture(&'static str),
+}
+
+impl std::fmt::Display for Training {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Training::Trained(data) => write!(f, "trained on {data}"),
+            Training::Untrained => f.write_str("untrained: a latency fixture with random weights"),
+            Training::Fixture(what) => write!(f, "latency fixture: {what}"),
+        }
+    }
 }
 
 /// Weights precision.
@@ -50,6 +75,22 @@ impl Model {
         Model::GroovePredictor,
         Model::DynamicsEngine,
     ];
+
+    /// What the weights have learned (printed beside every output and in
+    /// `kmidi-perf`'s JSON).
+    pub fn training(self) -> Training {
+        match self {
+            Model::EmotionRecognizer => Training::Untrained,
+            Model::HarmonyPredictor => Training::Trained(
+                "music21's Bach chorales and Roman-numeral analyses, split by tune",
+            ),
+            Model::MelodyTransformer => Training::Untrained,
+            Model::GroovePredictor => Training::Trained("kmidi's own generated drum patterns"),
+            Model::DynamicsEngine => {
+                Training::Fixture("imitates the 4:1 compressor gain the DSP core computes exactly")
+            }
+        }
+    }
 
     /// The file stem in `crates/ml/models/`.
     pub fn stem(self) -> &'static str {

@@ -198,6 +198,9 @@ pub fn run_table(report: &RunReport) -> String {
             e.ml_dropped,
             e.output_peak
         );
+        for m in &r.ml_models {
+            let _ = writeln!(s, "  model {}: {}", m.model, m.training);
+        }
         if !r.stages.is_empty() && report.results.len() <= 4 {
             let _ = writeln!(
                 s,
@@ -307,6 +310,15 @@ pub fn check_table(report: &CheckReport) -> String {
             r.statistic.name(),
             runs.join(", ")
         );
+    }
+    let mut noted = std::collections::BTreeSet::new();
+    for r in &report.results {
+        if let Some(training) = &r.model_training
+            && !training.starts_with("trained")
+            && noted.insert(r.workload.clone())
+        {
+            let _ = writeln!(s, "note: {}: {training}", r.workload);
+        }
     }
     let mut warned = std::collections::BTreeSet::new();
     for r in &report.results {

@@ -27,8 +27,8 @@ pub use calibration::{HarnessCalibration, calibrate, material_bytes, noop_proces
 pub use drive::{Drive, DrivePlan, drive, time_block};
 pub use feed::{Feed, FileFeed, wav_files};
 pub use result::{
-    BatchInfo, EngineCounters, InputSource, Mode, ParallelInfo, RunResult, RunSpec, StageShare,
-    StreamingInfo,
+    BatchInfo, EngineCounters, InputSource, Mode, ModelInUse, ParallelInfo, RunResult, RunSpec,
+    StageShare, StreamingInfo,
 };
 
 /// Blocks a spec will time (for progress bars).

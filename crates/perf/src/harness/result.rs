@@ -212,6 +212,36 @@ pub struct RunResult {
     pub parallel: Option<ParallelInfo>,
     /// Batch extras.
     pub batch: Option<BatchInfo>,
+    /// The ML models the engine ran, each with what its weights learned
+    /// (`untrained` and `latency fixture` say so).
+    #[serde(default)]
+    pub ml_models: Vec<ModelInUse>,
+}
+
+/// An ML model a run used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInUse {
+    /// Its file stem (`harmony_predictor`).
+    pub model: String,
+    /// What its weights learned ([`kmidi_ml::models::Training`]).
+    pub training: String,
+}
+
+/// The models `engine`'s configuration runs.
+fn models_in_use(engine: &Engine) -> Vec<ModelInUse> {
+    use kmidi_ml::models::Model;
+    let ml = &engine.config().ml;
+    [
+        (ml.harmony, Model::HarmonyPredictor),
+        (ml.dynamics, Model::DynamicsEngine),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, m)| ModelInUse {
+        model: m.stem().to_string(),
+        training: m.training().to_string(),
+    })
+    .collect()
 }
 
 fn stage_shares(engine: &Engine, block_mean_us: f64, period_us: f64) -> Vec<StageShare> {
@@ -313,6 +343,7 @@ pub(super) fn result_from(
         streaming: None,
         parallel: None,
         batch: None,
+        ml_models: models_in_use(engine),
     };
     r.set_totals(times, totals);
     r

@@ -104,6 +104,10 @@ pub struct CheckResult {
     /// lowest).
     #[serde(default)]
     pub runs: Vec<f64>,
+    /// For a model's workload: what its weights learned (`untrained` and
+    /// `latency fixture` say so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_training: Option<String>,
 }
 
 /// How long each workload is timed.
@@ -248,6 +252,10 @@ fn check_with(
             median_us: summary.median_us,
             p99_us: summary.p99_us,
             runs: runs.iter().map(|r| t.statistic.of(r)).collect(),
+            model_training: match workload_of(t)? {
+                Workload::Model(m) => Some(m.training().to_string()),
+                _ => None,
+            },
         });
     }
     Ok((out, scale))

@@ -92,6 +92,17 @@ fn run_json_has_the_schema_the_machine_and_the_deadline_figures() {
     assert!(r["process_cpu_seconds"].as_f64().unwrap() > 0.0);
     assert!(!r["histogram"].as_array().unwrap().is_empty());
     assert!(r["engine"]["ml_requests"].as_u64().unwrap() > 0);
+    // Every model the run used says what its weights learned; a fixture
+    // says it is one.
+    let models = r["ml_models"].as_array().unwrap();
+    assert!(!models.is_empty());
+    for m in models {
+        let training = m["training"].as_str().unwrap();
+        if m["model"] == "dynamics_engine" {
+            assert!(training.starts_with("latency fixture"), "{training}");
+        }
+        assert!(!training.is_empty());
+    }
 }
 
 #[test]
