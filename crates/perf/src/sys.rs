@@ -57,6 +57,12 @@ pub fn children_cpu_seconds() -> f64 {
     (ticks(13) + ticks(14)) as f64 / rustix::param::clock_ticks_per_second() as f64
 }
 
+/// Held by the unit tests that start child processes: the children's CPU
+/// time is one counter for the whole test process, so a test that reads it
+/// must not overlap another that spawns children.
+#[cfg(test)]
+pub(crate) static CHILD_PROCESS_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +85,7 @@ mod tests {
 
     #[test]
     fn children_cpu_time_counts_work_not_sleep() {
+        let _alone = CHILD_PROCESS_TESTS.lock();
         let before = children_cpu_seconds();
         let sleep = std::process::Command::new("sleep").arg("0.3").status();
         assert!(sleep.is_ok_and(|s| s.success()));

@@ -124,6 +124,7 @@ mod tests {
             println!("counted_ns={}", sleep_counted_ns());
             return;
         }
+        let _alone = crate::sys::CHILD_PROCESS_TESTS.lock();
         let dir = tempfile::tempdir().expect("a temporary directory");
         let library = build(dir.path()).expect("the preload library builds");
         let plain = child_counted_ns(None);
