@@ -7,11 +7,11 @@ input/output pairs and held-out evaluation sets.
 Writes crates/ml/models/. Deterministic for a given seed: weights come from
 numpy's PCG64 generator, training is minibatch Adam in numpy with a fixed
 shuffling order. The HarmonyPredictor learns from real music (music21's
-Bach chorales and Roman-numeral analyses, scripts/ml/harmony.py; its card
-is crates/ml/models/harmony_predictor.md); the GroovePredictor still from
-this project's own drum patterns (`cargo run -p kmidi-ml --example
-training_data`). Every fp32 model has a numpy reference forward pass; the
-golden outputs come from it, not from ONNX Runtime.
+Bach chorales and Roman-numeral analyses, scripts/ml/harmony.py), and so
+does the GroovePredictor (MMA's groove library, scripts/ml/groove.py); each
+model's card is crates/ml/models/<name>.md. Every fp32 model has a numpy
+reference forward pass; the golden outputs come from it, not from ONNX
+Runtime.
 
 Models (batch dimension dynamic everywhere):
   emotion_recognizer   logmel [b,1,64,96] -> valence_arousal [b,2], emotion [b,6]
@@ -22,8 +22,9 @@ Models (batch dimension dynamic everywhere):
   melody_transformer   tokens int64 [b,64] -> logits [b,160]
                        2-layer pre-LN transformer decoder, 4 heads, causal
                        mask; untrained, sized for latency
-  groove_predictor     grid [b,96] -> next_bar [b,48]
-                       MLP; trained on generated drum patterns
+  groove_predictor     grid [b,192] (4 bars) -> next_bar [b,48]
+                       MLP plus per-cell "hit k bars ago" weights; trained
+                       on MMA's grooves, split by style
   dynamics_engine      features [b,32,4] -> gain_db [b,32]
                        MLP; trained to reproduce a 4:1 compressor's gain
                        computer with release smoothing
@@ -32,7 +33,6 @@ Models (batch dimension dynamic everywhere):
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -41,6 +41,8 @@ from onnx import TensorProto, helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from nn import Adam, graph, relu, softmax, vi  # noqa: E402
+import groove  # noqa: E402
+import groove_corpus  # noqa: E402
 import harmony  # noqa: E402
 import harmony_corpus  # noqa: E402
 
@@ -96,17 +98,6 @@ def layer_norm(x, g, b, eps=1e-5):
 
 
 # ----------------------------------------------------------- training data
-
-def training_data(seed, progressions, songs):
-    cmd = ["cargo", "run", "-q", "--release", "-p", "kmidi-ml", "--example", "training_data", "--",
-           str(seed), str(progressions), str(songs)]
-    out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    harmony, groove = [], []
-    for line in out.splitlines():
-        rec = json.loads(line)
-        (harmony if rec["kind"] == "harmony" else groove).append(rec)
-    return harmony, groove
-
 
 def mlp_train(rng, params, forward_backward, x, y, epochs, batch=128, lr=3e-3):
     opt = Adam(params, lr)
@@ -258,41 +249,25 @@ def melody_transformer(rng):
     return model, ref, sample
 
 
-def groove_predictor(rng, groove):
-    p = {"w1": init(rng, (96, 64), 96), "b1": np.zeros(64, np.float32),
-         "w2": init(rng, (64, 48), 64), "b2": np.zeros(48, np.float32)}
-    xs, ys = [], []
-    for rec in groove:
-        bars = np.array(rec["bars"], np.float32)
-        for t in range(2, len(bars)):
-            xs.append(np.concatenate([bars[t - 2], bars[t - 1]])); ys.append((bars[t] > 0).astype(np.float32))
-    xs, ys = np.array(xs), np.array(ys)
-    n = len(xs); order = rng.permutation(n); split = int(n * 0.85)
-    tr, te = order[:split], order[split:]
-
-    def fb(p, x, y):
-        z1 = x @ p["w1"] + p["b1"]; h1 = relu(z1)
-        prob = sigmoid(h1 @ p["w2"] + p["b2"])
-        d = (prob - y) / len(y)
-        dh1 = d @ p["w2"].T * (z1 > 0)
-        return {"w2": h1.T @ d, "b2": d.sum(0), "w1": x.T @ dh1, "b1": dh1.sum(0)}
-
-    mlp_train(rng, p, fb, xs[tr], ys[tr], epochs=30)
-    majority = (ys[tr].mean(0) > 0.5).astype(int).tolist()
-    held = te[:600]
-    nodes = [helper.make_node("Gemm", ["grid", "w1", "b1"], ["z1"]), helper.make_node("Relu", ["z1"], ["h1"]),
-             helper.make_node("Gemm", ["h1", "w2", "b2"], ["z2"]), helper.make_node("Sigmoid", ["z2"], ["next_bar"])]
-    model = graph(nodes, "groove_predictor", [vi("grid", TensorProto.FLOAT, ["batch", 96])],
-                  [vi("next_bar", TensorProto.FLOAT, ["batch", 48])], p)
+def groove_predictor(seed):
+    """Trained on MMA's human-authored grooves (scripts/ml/groove.py)."""
+    print("rendering MMA's groove library ...", file=sys.stderr)
+    corpus = groove_corpus.build()
+    params, (sx, sy), evaluation = groove.train(seed, corpus)
+    rng = np.random.default_rng([seed, 32])
+    model = groove.onnx_model(params)
 
     def ref(inputs):
-        return {"next_bar": sigmoid(relu(inputs["grid"] @ p["w1"] + p["b1"]) @ p["w2"] + p["b2"])}
+        return {"next_bar": groove.forward(params, inputs["grid"])[2]}
 
     def sample(n):
-        return {"grid": rng.random((n, 96)).astype(np.float32)}
+        # Velocities with about a quarter of the cells hit.
+        grid = rng.random((n, groove.CONTEXT_BARS * groove.CELLS)).astype(np.float32)
+        return {"grid": np.where(rng.random(grid.shape) < 0.25, grid, 0.0).astype(np.float32)}
 
-    heldout = {"grid": xs[held].round(4).tolist(), "target": ys[held].astype(int).tolist(), "majority": majority,
-               "train_examples": int(len(tr))}
+    train_y = groove.examples(groove.split_styles(corpus["pieces"], seed)["train"])[1]
+    heldout = {"grid": sx.round(4).tolist(), "target": sy.astype(int).tolist(),
+               "majority": (train_y.mean(0) > 0.5).astype(int).tolist(), "evaluation": evaluation}
     return model, ref, sample, heldout
 
 
@@ -359,8 +334,6 @@ def main():
     args = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     rng = np.random.default_rng(args.seed)
-    print("generating training data with cargo run --example training_data ...", file=sys.stderr)
-    _, groove = training_data(args.seed, 3000, 600)
     report = {"seed": args.seed}
     built = {}
     m, ref, sample = emotion_recognizer(rng)
@@ -372,7 +345,8 @@ def main():
         json.dump(held, f)
     m, ref, sample = melody_transformer(rng)
     built["melody_transformer"] = (m, ref, sample)
-    m, ref, sample, held = groove_predictor(rng, groove)
+    m, ref, sample, held = groove_predictor(args.seed)
+    report["groove_predictor"] = {k: v for k, v in held["evaluation"].items() if k != "test_styles"}
     built["groove_predictor"] = (m, ref, sample)
     with open(os.path.join(OUT, "groove_predictor.heldout.json"), "w") as f:
         json.dump(held, f)

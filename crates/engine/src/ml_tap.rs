@@ -66,7 +66,8 @@ pub struct MlInsights {
 }
 
 /// The chord id the HarmonyPredictor was trained on: kind index × 12 +
-/// root (see `crates/ml/examples/training_data.rs`).
+/// root over the detector's kinds (`scripts/ml/harmony_corpus.py` maps
+/// music21's chords the same way).
 pub fn chord_id(label: Option<ChordLabel>) -> i64 {
     match label {
         None => NO_CHORD,

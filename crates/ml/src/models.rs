@@ -25,8 +25,10 @@ pub enum Model {
     /// 64 pitch/duration tokens → next-token logits over 160. 2-layer
     /// transformer decoder with a causal mask; untrained, sized for latency.
     MelodyTransformer,
-    /// Two bars of kick/snare/hat velocities (2 × 3 × 16) → hit
-    /// probabilities for the next bar (3 × 16). Trained on generated patterns.
+    /// Four bars of kick/snare/hat velocities (4 × 3 × 16, oldest first)
+    /// → hit probabilities for the next bar (3 × 16). Trained on the
+    /// human-authored grooves of MMA's library, split by style (card:
+    /// `models/groove_predictor.md`).
     GroovePredictor,
     /// 32 frames of loudness/onset/crest features → a gain curve in dB for
     /// the compressor and mixer. A **latency fixture**: trained only to
@@ -85,7 +87,9 @@ impl Model {
                 "music21's Bach chorales and Roman-numeral analyses, split by tune",
             ),
             Model::MelodyTransformer => Training::Untrained,
-            Model::GroovePredictor => Training::Trained("kmidi's own generated drum patterns"),
+            Model::GroovePredictor => {
+                Training::Trained("MMA's human-authored groove library, split by style")
+            }
             Model::DynamicsEngine => {
                 Training::Fixture("imitates the 4:1 compressor gain the DSP core computes exactly")
             }
@@ -135,7 +139,7 @@ impl Model {
                 vec![TensorSpec::new("logits", F32, &[-1, 160])],
             ),
             Model::GroovePredictor => (
-                vec![TensorSpec::new("grid", F32, &[-1, 96])],
+                vec![TensorSpec::new("grid", F32, &[-1, 192])],
                 vec![TensorSpec::new("next_bar", F32, &[-1, 48])],
             ),
             Model::DynamicsEngine => (
