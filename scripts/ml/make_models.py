@@ -21,7 +21,7 @@ Models (batch dimension dynamic everywhere):
                        chorales and .rntxt analyses, split by tune
   melody_transformer   tokens int64 [b,64] -> logits [b,160]
                        2-layer pre-LN transformer decoder, 4 heads, causal
-                       mask; untrained, sized for latency
+                       mask; trained on folk tunes with JAX, split by tune
   groove_predictor     grid [b,192] (4 bars) -> next_bar [b,48]
                        MLP plus per-cell "hit k bars ago" weights; trained
                        on MMA's grooves, split by style
@@ -45,6 +45,8 @@ import groove  # noqa: E402
 import groove_corpus  # noqa: E402
 import harmony  # noqa: E402
 import harmony_corpus  # noqa: E402
+import melody  # noqa: E402
+import melody_corpus  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OUT = os.path.join(ROOT, "crates", "ml", "models")
@@ -89,12 +91,6 @@ def conv2d(x, w, b, stride, pad):
             patch = xp[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride]
             out += np.einsum("nchw,oc->nohw", patch, w[:, :, i, j])
     return (out + b[None, :, None, None]).astype(np.float32)
-
-
-def layer_norm(x, g, b, eps=1e-5):
-    m = x.mean(-1, keepdims=True)
-    v = ((x - m) ** 2).mean(-1, keepdims=True)
-    return (x - m) / np.sqrt(v + eps) * g + b
 
 
 # ----------------------------------------------------------- training data
@@ -171,19 +167,12 @@ def harmony_predictor(seed):
     return model, ref, sample, heldout
 
 
-def melody_transformer(rng):
-    w = {"tok": (rng.standard_normal((MEL_TOKENS, DIM)) * 0.1).astype(np.float32),
-         "pos": (rng.standard_normal((SEQ, DIM)) * 0.1).astype(np.float32)}
-    for l in range(2):
-        for n in ["q", "k", "v", "o"]:
-            w[f"l{l}_{n}_w"] = init(rng, (DIM, DIM), DIM) * 0.5
-            w[f"l{l}_{n}_b"] = np.zeros(DIM, np.float32)
-        w[f"l{l}_f1_w"] = init(rng, (DIM, 128), DIM); w[f"l{l}_f1_b"] = np.zeros(128, np.float32)
-        w[f"l{l}_f2_w"] = init(rng, (128, DIM), 128) * 0.5; w[f"l{l}_f2_b"] = np.zeros(DIM, np.float32)
-        for n in ["ln1", "ln2"]:
-            w[f"l{l}_{n}_g"] = np.ones(DIM, np.float32); w[f"l{l}_{n}_b"] = np.zeros(DIM, np.float32)
-    w["lnf_g"] = np.ones(DIM, np.float32); w["lnf_b"] = np.zeros(DIM, np.float32)
-    w["out_w"] = init(rng, (DIM, MEL_TOKENS), DIM); w["out_b"] = np.zeros(MEL_TOKENS, np.float32)
+def melody_transformer(seed):
+    """Trained on folk tunes with JAX (scripts/ml/melody.py)."""
+    print("reading music21's folk tunes ...", file=sys.stderr)
+    corpus = melody_corpus.build()
+    w, (_, prompts), evaluation = melody.train(seed, corpus)
+    rng = np.random.default_rng([seed, 43])
     mask = np.triu(np.full((SEQ, SEQ), -1e9, np.float32), 1)
     consts = {"mask": mask, "split_shape": np.array([0, SEQ, HEADS, DIM // HEADS], np.int64),
               "merge_shape": np.array([0, SEQ, DIM], np.int64), "scale": np.array(1 / np.sqrt(DIM // HEADS), np.float32),
@@ -228,25 +217,14 @@ def melody_transformer(rng):
                   [vi("logits", TensorProto.FLOAT, ["batch", MEL_TOKENS])], weights)
 
     def ref(inputs):
-        t = inputs["tokens"]
-        x = w["tok"][t] + w["pos"]
-        b = len(t)
-        for l in range(2):
-            p = f"l{l}_"
-            n1 = layer_norm(x, w[p + "ln1_g"], w[p + "ln1_b"])
-            q, k, v = [(n1 @ w[p + n + "_w"] + w[p + n + "_b"]).reshape(b, SEQ, HEADS, DIM // HEADS) for n in "qkv"]
-            s = np.einsum("bqhd,bkhd->bhqk", q, k) / np.sqrt(DIM // HEADS) + mask
-            ctx = np.einsum("bhqk,bkhd->bqhd", softmax(s), v).reshape(b, SEQ, DIM)
-            x1 = x + ctx @ w[p + "o_w"] + w[p + "o_b"]
-            n2 = layer_norm(x1, w[p + "ln2_g"], w[p + "ln2_b"])
-            x = x1 + relu(n2 @ w[p + "f1_w"] + w[p + "f1_b"]) @ w[p + "f2_w"] + w[p + "f2_b"]
-        xf = layer_norm(x, w["lnf_g"], w["lnf_b"])
-        return {"logits": xf[:, -1] @ w["out_w"] + w["out_b"]}
+        return {"logits": melody.forward(w, inputs["tokens"])[:, -1]}
 
     def sample(n):
         return {"tokens": rng.integers(0, MEL_TOKENS, (n, SEQ)).astype(np.int64)}
 
-    return model, ref, sample
+    heldout = {"prompts": [t["tokens"][:SEQ] for t in prompts], "keys": [t["key"] for t in prompts],
+               "evaluation": evaluation}
+    return model, ref, sample, heldout
 
 
 def groove_predictor(seed):
@@ -343,8 +321,11 @@ def main():
     built["harmony_predictor"] = (m, ref, sample)
     with open(os.path.join(OUT, "harmony_predictor.heldout.json"), "w") as f:
         json.dump(held, f)
-    m, ref, sample = melody_transformer(rng)
+    m, ref, sample, held = melody_transformer(args.seed)
     built["melody_transformer"] = (m, ref, sample)
+    with open(os.path.join(OUT, "melody_transformer.heldout.json"), "w") as f:
+        json.dump(held, f)
+    report["melody_transformer"] = held["evaluation"]
     m, ref, sample, held = groove_predictor(args.seed)
     report["groove_predictor"] = {k: v for k, v in held["evaluation"].items() if k != "test_styles"}
     built["groove_predictor"] = (m, ref, sample)

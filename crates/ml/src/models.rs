@@ -22,8 +22,10 @@ pub enum Model {
     /// last chord's root, so its answer moves exactly with a transposition
     /// (card: `models/harmony_predictor.md`).
     HarmonyPredictor,
-    /// 64 pitch/duration tokens → next-token logits over 160. 2-layer
-    /// transformer decoder with a causal mask; untrained, sized for latency.
+    /// 64 pitch/duration tokens (MIDI pitch, 0 = rest, then 128 + a
+    /// duration class) → next-token logits over 160. 2-layer transformer
+    /// decoder with a causal mask, trained on music21's folk-tune
+    /// collections, split by tune (card: `models/melody_transformer.md`).
     MelodyTransformer,
     /// Four bars of kick/snare/hat velocities (4 × 3 × 16, oldest first)
     /// → hit probabilities for the next bar (3 × 16). Trained on the
@@ -86,7 +88,9 @@ impl Model {
             Model::HarmonyPredictor => Training::Trained(
                 "music21's Bach chorales and Roman-numeral analyses, split by tune",
             ),
-            Model::MelodyTransformer => Training::Untrained,
+            Model::MelodyTransformer => Training::Trained(
+                "music21's folk tunes (O'Neill's 1850, Ryan's Mammoth, Nottingham), split by tune",
+            ),
             Model::GroovePredictor => {
                 Training::Trained("MMA's human-authored groove library, split by style")
             }
