@@ -16,26 +16,15 @@ import numpy as np
 from onnx import TensorProto, helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nn import Adam, graph, vi  # noqa: E402
+from nn import Adam, graph, split_by_group, vi  # noqa: E402
 
 CELLS = 48  # 3 lanes x 16 steps
 CONTEXT_BARS = 4  # the input: the last four bars
-TRAIN_SHARE, VALIDATION_SHARE = 0.7, 0.1
 
 
-def split_styles(pieces, seed):
+def split_styles(items, seed):
     """Train / validation / test grooves, whole styles on one side."""
-    styles = sorted({p["style"] for p in pieces})
-    order = np.random.default_rng([seed, 30]).permutation(len(styles))
-    n_train = int(round(TRAIN_SHARE * len(styles)))
-    n_val = int(round(VALIDATION_SHARE * len(styles)))
-    side = {}
-    for rank, s in enumerate(order):
-        side[styles[s]] = "train" if rank < n_train else "validation" if rank < n_train + n_val else "test"
-    out = {"train": [], "validation": [], "test": []}
-    for p in pieces:
-        out[side[p["style"]]].append(p)
-    return out
+    return split_by_group(items, lambda i: i["style"], seed, 30)
 
 
 def examples(pieces):

@@ -24,15 +24,12 @@ import numpy as np
 from onnx import TensorProto, helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nn import Adam, graph, softmax, vi  # noqa: E402
+from nn import Adam, graph, softmax, split_by_group, vi  # noqa: E402
 
 CHORDS = 109
 NO_CHORD = 108
 KEYS = 24
 CONTEXT = 8
-# Shares of the tune groups for training and validation; the rest is the
-# held-out test set. Validation picks the epoch and the n-gram weights.
-TRAIN_SHARE, VALIDATION_SHARE = 0.7, 0.1
 
 
 def transpose_chord(c, r):
@@ -51,19 +48,9 @@ def relative(chords, tonic):
     return np.where(chords == NO_CHORD, NO_CHORD, rel)
 
 
-def split_groups(pieces, seed):
+def split_groups(items, seed):
     """Train / validation / test pieces, whole tune groups on one side."""
-    groups = sorted({p["group"] for p in pieces})
-    order = np.random.default_rng([seed, 19]).permutation(len(groups))
-    n_train = int(round(TRAIN_SHARE * len(groups)))
-    n_val = int(round(VALIDATION_SHARE * len(groups)))
-    side = {}
-    for rank, g in enumerate(order):
-        side[groups[g]] = "train" if rank < n_train else "validation" if rank < n_train + n_val else "test"
-    out = {"train": [], "validation": [], "test": []}
-    for p in pieces:
-        out[side[p["group"]]].append(p)
-    return out
+    return split_by_group(items, lambda i: i["group"], seed, 19)
 
 
 def examples(pieces, transpositions=(0,)):

@@ -13,6 +13,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nn import split_by_group  # noqa: E402
 
 TOKENS = 160
 SEQ = 64
@@ -20,24 +21,13 @@ DIM = 64
 HEADS = 4
 LAYERS = 2
 FF = 128
-TRAIN_SHARE, VALIDATION_SHARE = 0.7, 0.1
 MAJOR = {0, 2, 4, 5, 7, 9, 11}
 MINOR = {0, 2, 3, 5, 7, 8, 10, 11}  # natural minor and the leading tone
 
 
-def split_tunes(tunes, seed):
+def split_tunes(items, seed):
     """Train / validation / test, every tune with one title on one side."""
-    titles = sorted({t["title"] for t in tunes})
-    order = np.random.default_rng([seed, 40]).permutation(len(titles))
-    n_train = int(round(TRAIN_SHARE * len(titles)))
-    n_val = int(round(VALIDATION_SHARE * len(titles)))
-    side = {}
-    for rank, i in enumerate(order):
-        side[titles[i]] = "train" if rank < n_train else "validation" if rank < n_train + n_val else "test"
-    out = {"train": [], "validation": [], "test": []}
-    for t in tunes:
-        out[side[t["title"]]].append(t)
-    return out
+    return split_by_group(items, lambda i: i["title"], seed, 40)
 
 
 def windows(tunes, stride=31):

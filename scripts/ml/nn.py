@@ -6,6 +6,27 @@ from onnx import helper, numpy_helper
 
 OPSET = 17
 
+# Shares of the groups (tunes, styles) for training and validation; the
+# rest is the held-out test set.
+TRAIN_SHARE, VALIDATION_SHARE = 0.7, 0.1
+
+
+def split_by_group(items, group_of, seed, salt):
+    """{"train", "validation", "test"} lists of `items`, every group
+    (`group_of(item)`) whole on one side: the sorted groups in a seeded
+    permutation (`salt` keeps each model's split its own), 70/10/20."""
+    groups = sorted({group_of(i) for i in items})
+    order = np.random.default_rng([seed, salt]).permutation(len(groups))
+    n_train = int(round(TRAIN_SHARE * len(groups)))
+    n_val = int(round(VALIDATION_SHARE * len(groups)))
+    side = {}
+    for rank, g in enumerate(order):
+        side[groups[g]] = "train" if rank < n_train else "validation" if rank < n_train + n_val else "test"
+    out = {"train": [], "validation": [], "test": []}
+    for i in items:
+        out[side[group_of(i)]].append(i)
+    return out
+
 
 def relu(x):
     return np.maximum(x, 0)
