@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # kmidi's accuracy harness: renders real music (music21's corpus, MMA drum
-# grooves) with fluidsynth and FluidR3_GM, runs `kmidi-perf analyze` on it,
-# and scores chords, key, onsets, beats and tempo with mir_eval.
+# grooves) with fluidsynth and FluidR3_GM, runs `kmidi-perf analyze` and
+# `kmidi-perf transcribe` on it, and scores chords, key, onsets, beats,
+# tempo and transcribed notes with mir_eval (the notes beside Spotify's own
+# Python Basic Pitch on the same files, in the full run).
 #
 #   scripts/eval.sh        # the whole corpus (about 15 min): writes docs/ACCURACY.md
 #                          # and docs/accuracy.json
@@ -13,7 +15,8 @@
 # Installs what it needs the way a new user would: the Debian packages
 # fluidsynth, fluid-soundfont-gm and mma (as root), and a venv under
 # target/venv-eval with the packages pinned in scripts/eval/requirements.txt
-# (scripts/lib/setup.sh). Rendered audio stays in
+# (scripts/lib/setup.sh; for the full run also target/venv-basic-pitch with
+# scripts/eval/requirements-basic-pitch.txt). Rendered audio stays in
 # target/eval and is never committed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -31,7 +34,15 @@ VENV="$EVAL_VENV"
 if [ "$mode" = render ]; then
   exec "$VENV/bin/python" scripts/eval/accuracy.py --mode render
 fi
+# ONNX Runtime and the Basic Pitch model, for `kmidi-perf transcribe`.
+scripts/fetch_onnxruntime.sh
+reference=()
+if [ "$mode" = full ]; then
+  # Spotify's own Basic Pitch, the transcription's reference.
+  ensure_basic_pitch_venv
+  reference=(--basic-pitch-python "$BASIC_PITCH_VENV/bin/python")
+fi
 cargo build --release -q -p kmidi-perf
 cargo build --release -q -p kmidi-harmony --example roman_oracle
 exec "$VENV/bin/python" scripts/eval/accuracy.py --mode "$mode" --kmidi target/release/kmidi-perf \
-  --roman-oracle target/release/examples/roman_oracle
+  --roman-oracle target/release/examples/roman_oracle "${reference[@]}"

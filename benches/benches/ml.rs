@@ -1,6 +1,7 @@
 //! ONNX model benches, per model: steady-state inference fp32 against int8
 //! (batch 1, in one group so the ratio comes from one run), throughput at
-//! batch 1, 8 and 32, load time, and the first (cold) inference.
+//! batch 1, 8 and 32, load time, and the first (cold) inference; and Basic
+//! Pitch transcription (one window, decoding, the whole pipeline).
 //!
 //! Needs the ONNX Runtime library: `scripts/fetch_onnxruntime.sh`. One
 //! intra-op thread, as the engine runs them. Percentiles over many runs:
@@ -130,6 +131,62 @@ fn models(c: &mut Criterion) {
     }
 }
 
+/// Basic Pitch transcription: one model window (2 s of audio at
+/// 22.05 kHz; a new window every 1.640 s, so the window's time over 1.640
+/// is the model's cost per second of audio), decoding 10 s of posteriors
+/// into notes, and the whole pipeline on 10 s at 48 kHz (resampling,
+/// windows, decoding).
+fn transcription(c: &mut Criterion) {
+    use kmidi_ml::transcription::{
+        BasicPitch, NoteParams, Posteriors, WINDOW_SAMPLES, notes::decode, transcribe,
+    };
+    let mut g = c.benchmark_group("ml/basic_pitch");
+    g.sample_size(10);
+    let mut model = BasicPitch::open(BasicPitch::default_path()).unwrap();
+    // A chord of decaying harmonic tones, as in the transcription tests.
+    let tone = |rate: f32, n: usize| -> Vec<f32> {
+        (0..n)
+            .map(|i| {
+                let t = i as f32 / rate;
+                let env = (-((t * 4.0) % 2.0) * 1.5).exp();
+                [261.63f32, 329.63, 392.0]
+                    .iter()
+                    .map(|f| (t * f * std::f32::consts::TAU).sin() * 0.15 * env)
+                    .sum()
+            })
+            .collect()
+    };
+    let window = tone(22_050.0, WINDOW_SAMPLES);
+    let mut out = Posteriors::default();
+    g.bench_function("model_window_2s", |b| {
+        b.iter(|| {
+            out = Posteriors::default();
+            model.run_window(black_box(&window), &mut out).unwrap();
+        })
+    });
+    let audio = tone(48_000.0, 480_000);
+    let posteriors = transcribe(&mut model, &audio, 48_000, &NoteParams::default())
+        .unwrap()
+        .posteriors;
+    g.bench_function("decode_notes_10s", |b| {
+        b.iter(|| black_box(decode(black_box(&posteriors), &NoteParams::default())))
+    });
+    g.bench_function("transcribe_10s_at_48k", |b| {
+        b.iter(|| {
+            black_box(
+                transcribe(
+                    &mut model,
+                    black_box(&audio),
+                    48_000,
+                    &NoteParams::default(),
+                )
+                .unwrap(),
+            )
+        })
+    });
+    g.finish();
+}
+
 fn features(c: &mut Criterion) {
     use kmidi_ml::features::{MelConfig, MelSpectrogram};
     let mut g = c.benchmark_group("ml/features");
@@ -149,6 +206,6 @@ fn features(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = criterion_config();
-    targets = features, models
+    targets = features, models, transcription
 }
 criterion_main!(benches);

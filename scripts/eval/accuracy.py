@@ -261,6 +261,13 @@ def scaled_copy(src, dst, db):
     sf.write(dst, x * 10 ** (db / 20), sr, subtype="FLOAT")
 
 
+def transcribe(kmidi, wav, out_dir):
+    subprocess.run([kmidi, "transcribe", wav, "--out-dir", out_dir], check=True, capture_output=True)
+    stem = os.path.splitext(os.path.basename(wav))[0]
+    with open(os.path.join(out_dir, stem + ".notes.json")) as f:
+        return json.load(f)
+
+
 def analyze(kmidi, wav, out_dir):
     subprocess.run([kmidi, "analyze", wav, "--out-dir", out_dir], check=True, capture_output=True)
     stem = os.path.splitext(os.path.basename(wav))[0]
@@ -480,16 +487,47 @@ def render_all(cases, work):
     return cases + sweeps
 
 
-def run(mode, kmidi, work):
+# Rendered material transcribed with Basic Pitch, by the timbre the score
+# is heard in.
+TRANSCRIPTION_GROUPS = {
+    "piano": lambda c: c["group"] == "piano_solo"
+    or (c["group"] in ("chorale", "quartet") and c["timbre"] == "piano"),
+    "piano_quiet": lambda c: c["group"] == "piano_quiet",
+    "organ": lambda c: c["group"] in ("chorale", "quartet") and c["timbre"] == "organ",
+    "strings": lambda c: c["group"] in ("chorale", "quartet") and c["timbre"] == "strings",
+}
+
+
+def transcription_group(c):
+    if c.get("gain_db") is not None:
+        return None
+    return next((g for g, f in TRANSCRIPTION_GROUPS.items() if f(c)), None)
+
+
+def run(mode, kmidi, work, basic_pitch_python=None):
     cases = build_material(mode, work)
     cases = render_all(cases, work)
     out_dir = os.path.join(work, "analysis")
 
     def one(c):
         c["est"] = analyze(kmidi, c["wav"], out_dir)
+        if transcription_group(c):
+            c["notes"] = transcribe(kmidi, c["wav"], out_dir)
         return c
     with ThreadPoolExecutor(max_workers=2) as pool:
         cases = list(pool.map(one, cases))
+    if basic_pitch_python:
+        # Spotify's own Basic Pitch on the same files, in one process.
+        wavs = [c["wav"] for c in cases if transcription_group(c)]
+        ref_dir = os.path.join(work, "basic_pitch")
+        out = subprocess.run([basic_pitch_python, os.path.join(ROOT, "scripts", "eval", "basic_pitch_reference.py"),
+                              "notes", ref_dir] + wavs, check=True, capture_output=True, text=True)
+        took = dict(line.split("\t") for line in out.stdout.splitlines() if "\t" in line)
+        for c in cases:
+            if transcription_group(c):
+                stem = os.path.splitext(os.path.basename(c["wav"]))[0]
+                c["notes_ref"] = np.loadtxt(os.path.join(ref_dir, stem + ".basic_pitch.lab"), ndmin=2)
+                c["notes_ref_s"] = float(took[stem])
     results, details = score(cases)
     material = {}
     for c in cases:
@@ -659,7 +697,82 @@ def score(cases):
             key = f"tempo.relock_s.{c['group'].split('_')[1]}"
             results[key] = float(relock) if relock is not None else float("inf")
             details["relock"].append(f"{c['piece'].name} {c['group']}: step at {step_t:.2f} s to {new:.1f} BPM, relock {relock}")
+    score_transcription(cases, results, details)
     return results, details
+
+
+def reference_notes(piece):
+    """The score's notes as mir_eval intervals and Hz; a key struck by two
+    voices at once (a unison) is one note, the longer."""
+    best = {}
+    for s, e, k, _, _ in piece.notes:
+        key = (k, round(s, 4))
+        if key not in best or e > best[key][1]:
+            best[key] = (s, e, k)
+    notes = sorted(best.values())
+    return (np.array([[s, e] for s, e, _ in notes]),
+            np.array([440.0 * 2 ** ((k - 69) / 12) for _, _, k in notes]))
+
+
+def note_scores(ref_i, ref_p, est_i, est_p):
+    """mir_eval note precision, recall and F: onsets within 50 ms and the
+    pitch within 50 cents, without and with offsets (within 20% of the
+    note or 50 ms)."""
+    if len(est_i) == 0:
+        return {"onset": (0.0, 0.0, 0.0), "onset_offset": (0.0, 0.0, 0.0)}
+    out = {}
+    for name, ratio in (("onset", None), ("onset_offset", 0.2)):
+        p, r, f, _ = mir_eval.transcription.precision_recall_f1_overlap(
+            ref_i, ref_p, est_i, est_p, onset_tolerance=0.05, offset_ratio=ratio)
+        out[name] = (p, r, f)
+    return out
+
+
+def score_transcription(cases, results, details):
+    groups = {}
+    for c in cases:
+        g = transcription_group(c)
+        if g and "notes" in c:
+            groups.setdefault(g, []).append(c)
+    details["transcription_cost"] = []
+    for g, group in groups.items():
+        mine = {"onset": [], "onset_offset": []}
+        ref = {"onset": [], "onset_offset": []}
+        agree, cost, ref_cost, audio = [], [], [], 0.0
+        for c in group:
+            ri, rp = reference_notes(c["piece"])
+            notes = c["notes"]["notes"]
+            ei = np.array([[n["start_s"], n["end_s"]] for n in notes]).reshape(-1, 2)
+            ep = np.array([n["frequency_hz"] for n in notes])
+            sc = note_scores(ri, rp, ei, ep)
+            for k in mine:
+                mine[k].append(sc[k])
+            cost.append(c["notes"]["cost_ms_per_audio_s"])
+            audio += c["notes"]["duration_s"]
+            if "notes_ref" in c:
+                bi, bp = c["notes_ref"][:, :2], c["notes_ref"][:, 2]
+                sc = note_scores(ri, rp, bi, bp)
+                for k in ref:
+                    ref[k].append(sc[k])
+                if len(bi):
+                    agree.append(note_scores(bi, bp, ei, ep)["onset_offset"][2])
+                ref_cost.append(c["notes_ref_s"] / c["notes"]["duration_s"] * 1000)
+        for k, vals in mine.items():
+            v = np.array(vals)
+            results[f"transcription.note_f.{k}.{g}"] = float(v[:, 2].mean())
+            results[f"transcription.note_precision.{k}.{g}"] = float(v[:, 0].mean())
+            results[f"transcription.note_recall.{k}.{g}"] = float(v[:, 1].mean())
+        for k, vals in ref.items():
+            if vals:
+                results[f"transcription.basic_pitch_python.note_f.{k}.{g}"] = float(np.array(vals)[:, 2].mean())
+        if agree:
+            results[f"transcription.agreement_with_basic_pitch_python.{g}"] = float(np.mean(agree))
+        line = (f"{g}: {len(group)} files, {audio:.0f} s of audio; kmidi's worker "
+                f"{np.mean(cost):.1f} ms per second of audio (real-time factor {np.mean(cost) / 1000:.4f})")
+        if ref_cost:
+            line += (f"; Spotify's Python basic-pitch {np.mean(ref_cost):.1f} ms per second "
+                     "(whole predict(): loading, librosa resampling, model, notes)")
+        details["transcription_cost"].append(line)
 
 
 def main():
@@ -668,6 +781,8 @@ def main():
                     help="render: rewrite docs/ACCURACY.md from docs/accuracy.json, measuring nothing")
     ap.add_argument("--kmidi")
     ap.add_argument("--roman-oracle", help="the roman_oracle example of kmidi-harmony")
+    ap.add_argument("--basic-pitch-python",
+                    help="python of target/venv-basic-pitch: Spotify's Basic Pitch on the same files (full mode)")
     ap.add_argument("--work", default=os.path.join(ROOT, "target", "eval"))
     args = ap.parse_args()
     with open(os.path.join(ROOT, "accuracy-targets.toml"), "rb") as f:
@@ -681,7 +796,8 @@ def main():
     if not (args.kmidi and args.roman_oracle):
         ap.error("--kmidi and --roman-oracle are needed to measure")
     work = os.path.join(args.work, args.mode)
-    results, details = run(args.mode, args.kmidi, work)
+    results, details = run(args.mode, args.kmidi, work,
+                           args.basic_pitch_python if args.mode == "full" else None)
     # Roman numerals against music21 and the human analyses it bundles.
     import roman
     rn = roman.evaluate(args.roman_oracle)
@@ -737,6 +853,8 @@ def main():
         bad = (got > want + allowed) if lower_better else (got < want - allowed)
         print(f"{'FAIL' if bad else 'ok  '} {k}: {got:.3f} (recorded {want:.3f})")
         failed += bad
+    for k in sorted(set(results) - set(recorded)):
+        print(f"new  {k}: {results[k]:.3f} (not recorded yet: run scripts/eval.sh)")
     print(f"{failed} of {len(recorded)} figures dropped more than {tol:.2f} below their recorded value")
     return 1 if failed else 0
 

@@ -120,6 +120,32 @@ def render_markdown(doc, details, targets):
         groups.setdefault(".".join(k.split(".")[:2]), []).append(k)
     for g, keys in groups.items():
         w(f"**{g}**: " + ", ".join(f"`{k[len(g) + 1:] or g}` {_fmt(k, m[k])}" for k in keys) + "\n")
+    groups_t = sorted({k.split(".")[-1] for k in m if k.startswith("transcription.note_f.")})
+    if groups_t:
+        w("## Note transcription (Basic Pitch)\n")
+        w("`kmidi-perf transcribe` (kmidi-ml's Basic Pitch: resampling, windows and "
+          "note decoding in Rust, inference on a worker thread) against the scores' notes, "
+          "scored with `mir_eval.transcription.precision_recall_f1_overlap`: onsets within "
+          "50 ms and pitch within 50 cents, without offsets and with them (within 20% of "
+          "the note or 50 ms). Beside it, Spotify's own Python `basic-pitch` 0.4.0 "
+          "(`predict()` with the same nmp.onnx in Python onnxruntime, librosa/soxr "
+          "resampling) on the same files, and how far the two agree (note F of kmidi's "
+          "notes against Python's, with offsets). Unisons in the score count once.\n")
+        w("| timbre | note F (onset) | precision | recall | note F (onset+offset) | "
+          "Python basic-pitch F (onset) | Python F (onset+offset) | agreement with Python |")
+        w("|---|---|---|---|---|---|---|---|")
+        for g in groups_t:
+            def v(k):
+                x = m.get(k)
+                return _fmt(k, x) if x is not None else "-"
+            w(f"| {g} | {v(f'transcription.note_f.onset.{g}')} | "
+              f"{v(f'transcription.note_precision.onset.{g}')} | "
+              f"{v(f'transcription.note_recall.onset.{g}')} | "
+              f"{v(f'transcription.note_f.onset_offset.{g}')} | "
+              f"{v(f'transcription.basic_pitch_python.note_f.onset.{g}')} | "
+              f"{v(f'transcription.basic_pitch_python.note_f.onset_offset.{g}')} | "
+              f"{v(f'transcription.agreement_with_basic_pitch_python.{g}')} |")
+        w("")
     rn = doc.get("roman")
     if rn:
         r, a = rn["realize"], rn["analyze"]

@@ -43,3 +43,17 @@ ensure_venv() {
 ensure_eval_venv() {
   ensure_venv "$EVAL_VENV" "$EVAL_REQUIREMENTS"
 }
+
+# The venv of Basic Pitch's own Python code (the transcription reference).
+BASIC_PITCH_VENV=target/venv-basic-pitch
+BASIC_PITCH_REQUIREMENTS=scripts/eval/requirements-basic-pitch.txt
+BASIC_PITCH_VERSION=0.4.0
+
+# ensure_basic_pitch_venv: target/venv-basic-pitch with its pinned
+# requirements, and basic-pitch itself without its TensorFlow dependency.
+ensure_basic_pitch_venv() {
+  ensure_venv "$BASIC_PITCH_VENV" "$BASIC_PITCH_REQUIREMENTS"
+  if ! "$BASIC_PITCH_VENV/bin/pip" show basic-pitch 2>/dev/null | grep -q "^Version: $BASIC_PITCH_VERSION$"; then
+    "$BASIC_PITCH_VENV/bin/pip" install -q --no-deps "basic-pitch==$BASIC_PITCH_VERSION"
+  fi
+}

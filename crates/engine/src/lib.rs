@@ -20,6 +20,9 @@
 //! * [`render::render_file`]: offline render of any WAV (16/24/32-bit int,
 //!   32-bit float, any channel count, resampled as needed) to WAV.
 //! * [`material`]: generated music-like stems, so the lab needs no files.
+//! * [`analyze::analyze_wav`]: chords, key, onsets, beats and tempo of a WAV.
+//! * [`transcribe::transcribe_wav`]: the notes of a WAV with Basic Pitch,
+//!   inference on a worker thread, as JSON, mir_eval `.lab` and MIDI.
 //!
 //! ```
 //! use kmidi_dsp::AudioBuffer;
@@ -53,6 +56,7 @@ pub mod material;
 pub mod ml_tap;
 pub mod render;
 pub mod timing;
+pub mod transcribe;
 
 pub use config::EngineConfig;
 pub use engine::{

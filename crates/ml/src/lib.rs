@@ -8,7 +8,11 @@
 //!   checked at load, preallocated inputs, warm-up, configurable threads and
 //!   optimization, and its load time;
 //! - [`runtime`]: the process-wide environment, with a clear error (and the
-//!   fetch command) when the library is missing.
+//!   fetch command) when the library is missing;
+//! - [`models`]: the engine's five models and what each was trained on;
+//! - [`transcription`]: polyphonic audio to notes (and MIDI) with Spotify's
+//!   Basic Pitch, resampled, windowed and decoded as Basic Pitch does, on a
+//!   worker thread fed by a wait-free ring.
 //!
 //! ```no_run
 //! use kmidi_ml::session::{Element, ModelContract, ModelSession, SessionConfig, TensorSpec};
@@ -31,6 +35,7 @@ pub mod runtime;
 pub mod session;
 #[cfg(feature = "tract")]
 pub mod tract_backend;
+pub mod transcription;
 pub mod worker;
 
 pub use error::MlError;

@@ -14,7 +14,7 @@ use cli::{
     ab::AbArgs, analyze::AnalyzeArgs, check::CheckArgs, compare::CompareArgs,
     fingerprint::FingerprintArgs, history::HistoryArgs, iai::IaiArgs, profile::ProfileArgs,
     render::RenderArgs, report::ReportArgs, run::RunArgs, summary::SummaryArgs,
-    validate::ValidateArgs,
+    transcribe::TranscribeArgs, validate::ValidateArgs,
 };
 
 #[global_allocator]
@@ -65,6 +65,9 @@ enum Command {
     Analyze(AnalyzeArgs),
     /// Render a WAV file through the engine to a stereo WAV (written atomically).
     Render(RenderArgs),
+    /// Transcribe a WAV file to notes with Basic Pitch: JSON, a mir_eval
+    /// .lab file and a Standard MIDI File.
+    Transcribe(TranscribeArgs),
 }
 
 /// `--flag = "value": allowed ...` for clap's bad-value errors.
@@ -125,6 +128,7 @@ fn main() -> ExitCode {
         Command::Fingerprint(a) => cli::fingerprint::execute(a),
         Command::Validate(a) => cli::validate::execute(a),
         Command::Analyze(a) => cli::analyze::execute(a),
+        Command::Transcribe(a) => cli::transcribe::execute(a),
         Command::Render(a) => cli::render::execute(a),
     };
     match result {

@@ -4,3 +4,4 @@
 
 mod analyze;
 mod engine;
+mod transcribe;

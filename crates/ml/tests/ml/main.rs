@@ -6,4 +6,5 @@ mod mel;
 mod models;
 mod reference_models;
 mod session;
+mod transcription;
 mod worker;

@@ -20,4 +20,5 @@ pub mod render;
 pub mod report;
 pub mod run;
 pub mod summary;
+pub mod transcribe;
 pub mod validate;
