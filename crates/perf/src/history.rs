@@ -391,7 +391,14 @@ pub fn baseline_metrics(b: &Baseline) -> Vec<Metric> {
 pub fn run_metrics(r: &RunReport) -> Vec<Metric> {
     let mut out = Vec::new();
     for x in &r.results {
-        let id = format!("run/{}/{}Hz/{}", x.preset, x.sample_rate, x.block_frames);
+        // A host run or soak is its own series: its figures are not
+        // comparable with the engine driven directly.
+        let kind = match &x.host {
+            None => "run".to_string(),
+            Some(h) if h.soak.is_some() => format!("soak-{}", h.host.name()),
+            Some(h) => format!("run-{}", h.host.name()),
+        };
+        let id = format!("{kind}/{}/{}Hz/{}", x.preset, x.sample_rate, x.block_frames);
         let b = &x.blocks;
         for (name, v) in [
             ("block_median_us", b.median_us),
@@ -413,6 +420,27 @@ pub fn run_metrics(r: &RunReport) -> Vec<Metric> {
                 &format!("stage_{}_us", s.stage),
                 s.mean_us,
             ));
+        }
+        if let Some(h) = &x.host {
+            for (name, v) in [
+                ("engine_xruns", h.engine_xruns as f64),
+                ("host_xruns", h.host_xruns as f64),
+                ("callback_start_late_p99_us", h.callback_start_late.p99_us),
+                ("host_dsp_load_mean_percent", h.dsp_load_mean_percent),
+            ] {
+                out.push(Metric::new(&id, name, v));
+            }
+            if let Some(s) = &h.soak {
+                for (name, v) in [
+                    ("engine_xruns_per_hour", s.engine_xruns_per_hour),
+                    ("host_xruns_per_hour", s.host_xruns_per_hour),
+                    ("worst_callback_us", s.worst_callback_us),
+                    ("worst_drift_us_per_hour", s.worst_drift_us_per_hour),
+                    ("rss_growth_bytes", s.rss_growth_bytes as f64),
+                ] {
+                    out.push(Metric::new(&id, name, v));
+                }
+            }
         }
     }
     out

@@ -387,6 +387,109 @@ fn trend_svg(t: &Trend) -> Result<String, PerfError> {
     Ok(svg)
 }
 
+/// The timeline of a host run or soak: per minute, the engine's mean and
+/// worst callback (µs, left axis) and the xruns blamed on the engine and
+/// on the host (bars, counted on the right of the caption).
+fn timeline_svg(r: &crate::harness::RunResult) -> Result<Option<String>, PerfError> {
+    let Some(h) = &r.host else {
+        return Ok(None);
+    };
+    if h.timeline.is_empty() {
+        return Ok(None);
+    }
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 280)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_error)?;
+        let n = h.timeline.len() as f64;
+        let top = h.timeline.iter().map(|m| m.worst_us).fold(1.0f64, f64::max) * 1.15;
+        let xruns: u64 = h
+            .timeline
+            .iter()
+            .map(|m| m.engine_xruns + m.host_xruns)
+            .sum();
+        let mut chart = ChartBuilder::on(&root)
+            .margin(8)
+            .x_label_area_size(30)
+            .y_label_area_size(60)
+            .caption(
+                format!(
+                    "{} {} Hz / {} in {}: callback time per minute (blue mean, red worst); {} xruns (bars: orange engine, grey host)",
+                    r.preset,
+                    r.sample_rate,
+                    r.block_frames,
+                    h.host.name(),
+                    xruns
+                ),
+                ("sans-serif", 12),
+            )
+            .build_cartesian_2d(0.5..n + 0.5, 0.0..top)
+            .map_err(plot_error)?;
+        chart
+            .configure_mesh()
+            .x_desc("minute")
+            .y_desc("µs")
+            .draw()
+            .map_err(plot_error)?;
+        // Xrun bars scaled to a tenth of the chart per xrun of the busiest
+        // minute.
+        let most = h
+            .timeline
+            .iter()
+            .map(|m| m.engine_xruns + m.host_xruns)
+            .max()
+            .unwrap_or(0)
+            .max(1) as f64;
+        let bar = |x: f64, count: u64, from: f64, color: RGBColor| {
+            Rectangle::new(
+                [
+                    (x - 0.3, from),
+                    (x + 0.3, from + count as f64 / most * top * 0.3),
+                ],
+                color.mix(0.6).filled(),
+            )
+        };
+        chart
+            .draw_series(h.timeline.iter().map(|m| {
+                bar(
+                    f64::from(m.minute),
+                    m.host_xruns,
+                    0.0,
+                    RGBColor(150, 150, 150),
+                )
+            }))
+            .map_err(plot_error)?;
+        chart
+            .draw_series(h.timeline.iter().map(|m| {
+                bar(
+                    f64::from(m.minute),
+                    m.engine_xruns,
+                    m.host_xruns as f64 / most * top * 0.3,
+                    RGBColor(230, 140, 30),
+                )
+            }))
+            .map_err(plot_error)?;
+        for (color, value) in [
+            (
+                RGBColor(60, 110, 180),
+                (|m: &crate::host::MinuteStats| m.mean_us) as fn(&crate::host::MinuteStats) -> f64,
+            ),
+            (RGBColor(200, 40, 40), |m: &crate::host::MinuteStats| {
+                m.worst_us
+            }),
+        ] {
+            chart
+                .draw_series(LineSeries::new(
+                    h.timeline.iter().map(|m| (f64::from(m.minute), value(m))),
+                    color.stroke_width(2),
+                ))
+                .map_err(plot_error)?;
+        }
+        root.present().map_err(plot_error)?;
+    }
+    Ok(Some(svg))
+}
+
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
 h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;font-size:12px}td,th{padding:3px 8px;border-bottom:1px solid #eee;text-align:left}
@@ -524,6 +627,9 @@ pub fn render(inputs: &ReportInputs, out: &Path) -> Result<String, PerfError> {
             }
             h.push_str("</tbody></table><div class=\"charts\">");
             for x in r.results.iter().take(12) {
+                if let Some(svg) = timeline_svg(x)? {
+                    h.push_str(&svg);
+                }
                 h.push_str(&histogram_svg(x)?);
                 if let Some(svg) = stages_svg(x)? {
                     h.push_str(&svg);

@@ -11,6 +11,11 @@
 //!   instances), times every callback into an HDR histogram, counts the
 //!   audio thread's allocations, and reports DSP load, xruns, real-time
 //!   factor, CPU time and peak memory.
+//! * [`host`]: audio hosts behind one interface: the simulated host (a
+//!   paced thread of this process) and, with the `jack` feature, a JACK
+//!   client; input and output through wait-free rings, the server's xruns
+//!   classed engine or host, callback-start jitter, output identity with
+//!   the offline render, and the soak.
 //! * [`targets`]: `check` against a committed targets file.
 //! * [`validate`]: the conformance suite over an engine and its nodes.
 //! * [`profile`]: CPU flamegraphs (pprof) and heap profiles (dhat).
@@ -70,6 +75,7 @@ mod error;
 pub mod fingerprint;
 pub mod harness;
 pub mod history;
+pub mod host;
 pub mod html;
 pub mod instructions;
 pub mod machine;

@@ -13,7 +13,7 @@ mod cli;
 use cli::{
     ab::AbArgs, analyze::AnalyzeArgs, check::CheckArgs, compare::CompareArgs,
     fingerprint::FingerprintArgs, history::HistoryArgs, iai::IaiArgs, profile::ProfileArgs,
-    render::RenderArgs, report::ReportArgs, run::RunArgs, summary::SummaryArgs,
+    render::RenderArgs, report::ReportArgs, run::RunArgs, soak::SoakArgs, summary::SummaryArgs,
     transcribe::TranscribeArgs, validate::ValidateArgs,
 };
 
@@ -65,6 +65,10 @@ enum Command {
     Analyze(AnalyzeArgs),
     /// Render a WAV file through the engine to a stereo WAV (written atomically).
     Render(RenderArgs),
+    /// Minutes of continuous playback in a host (--host sim or jack): a
+    /// line a minute, xruns per hour by class, worst-case drift, RSS
+    /// growth and a state-drift check.
+    Soak(SoakArgs),
     /// Transcribe a WAV file to notes with Basic Pitch: JSON, a mir_eval
     /// .lab file and a Standard MIDI File.
     Transcribe(TranscribeArgs),
@@ -129,6 +133,7 @@ fn main() -> ExitCode {
         Command::Validate(a) => cli::validate::execute(a),
         Command::Analyze(a) => cli::analyze::execute(a),
         Command::Transcribe(a) => cli::transcribe::execute(a),
+        Command::Soak(a) => cli::soak::execute(a),
         Command::Render(a) => cli::render::execute(a),
     };
     match result {

@@ -73,7 +73,10 @@ fn tones_come_back_as_notes_lab_lines_and_midi() {
     let lab = t.notes_lab();
     assert_eq!(lab.lines().count(), t.notes.len());
     let midi = MidiFile::parse(&t.midi_bytes().unwrap()).unwrap();
-    assert_eq!(notes_from_events(&midi.merged_events()).len(), t.notes.len());
+    assert_eq!(
+        notes_from_events(&midi.merged_events()).len(),
+        t.notes.len()
+    );
 }
 
 #[test]
@@ -90,7 +93,10 @@ fn bad_settings_and_a_missing_model_are_named() {
     )
     .unwrap_err()
     .to_string();
-    assert!(e.contains("block_frames = 0") && e.contains("allowed"), "{e}");
+    assert!(
+        e.contains("block_frames = 0") && e.contains("allowed"),
+        "{e}"
+    );
     let e = transcribe_wav(
         &path,
         &TranscribeConfig {

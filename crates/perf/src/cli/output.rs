@@ -23,6 +23,17 @@ pub fn progress_bar(total: u64, hidden: bool) -> ProgressBar {
     pb
 }
 
+/// Prints a line above the progress bar, or to standard error when the
+/// bar is not drawn (JSON output, or no terminal: indicatif then drops
+/// what `println` gives it).
+pub fn line_above(pb: &ProgressBar, line: &str) {
+    if pb.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        pb.println(line);
+    }
+}
+
 /// `value` as pretty JSON: printed with `json`, written atomically to
 /// `save`.
 pub fn emit_json(

@@ -12,6 +12,7 @@ use kmidi_perf::machine::Machine;
 use kmidi_perf::report::{RunReport, SCHEMA_VERSION, run_table};
 
 use super::args::{EngineArgs, engine_grid, parse_rate, range};
+use super::host::{HostChoice, JackArgs, host_lines, make_host};
 use super::output::{emit_json, progress_bar};
 
 /// `kmidi-perf run`'s arguments.
@@ -50,6 +51,21 @@ pub struct RunArgs {
     /// Also write the JSON to this file (atomically).
     #[arg(long)]
     save: Option<PathBuf>,
+    /// Run inside an audio host instead of driving the engine directly:
+    /// `sim` (kmidi-perf's paced thread) or `jack` (a JACK client). The
+    /// host's xruns (by class), jitter, DSP load and output identity are
+    /// reported beside the usual figures.
+    #[arg(long, value_enum)]
+    host: Option<HostChoice>,
+    #[command(flatten)]
+    jack: JackArgs,
+    /// With --host: do not compare the output with an offline render.
+    #[arg(long)]
+    no_compare: bool,
+    /// With --host: exit 1 when more xruns than this are blamed on the
+    /// engine.
+    #[arg(long)]
+    max_engine_xruns: Option<u64>,
 }
 
 /// `--mode` of `kmidi-perf run`.
@@ -111,6 +127,9 @@ impl RunArgs {
 
 /// Runs every grid point; exit 1 if the audio thread allocated.
 pub fn execute(args: &RunArgs) -> Result<ExitCode, PerfError> {
+    if let Some(host) = args.host {
+        return execute_on_host(args, host);
+    }
     let mode = Mode::from(args.mode);
     range("--seconds", args.seconds, 0.1, 3600.0)?;
     range("--margin", args.margin, 0.05, 1.0)?;
@@ -189,4 +208,155 @@ pub fn execute(args: &RunArgs) -> Result<ExitCode, PerfError> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `run --host`: every grid point inside the host, its output compared
+/// with the offline render; exit 1 on audio-thread allocations, a
+/// different output, a run cut short or too many engine xruns.
+fn execute_on_host(args: &RunArgs, host: HostChoice) -> Result<ExitCode, PerfError> {
+    use std::sync::Arc;
+
+    use kmidi_perf::host::{HostEvent, Music, RunPlan, Segment, run_on_host};
+
+    if !matches!(args.mode, RunMode::Single | RunMode::Streaming) {
+        return Err(PerfError::invalid(
+            "--mode",
+            format!("{:?}", args.mode).to_lowercase(),
+            "a host calls one engine in real time: use --mode single or streaming (the default) with --host",
+        ));
+    }
+    range("--seconds", args.seconds, 0.1, 3600.0)?;
+    range("--margin", args.margin, 0.05, 1.0)?;
+    let points = engine_grid(&args.engine, args.grid)?;
+    let machine = Machine::detect();
+    let harness = calibrate(material_bytes(48_000));
+    let mut results = Vec::new();
+    let mut failed = Vec::new();
+    for (label, mut config) in points {
+        let (music, input_label, input_frames) = match &args.input {
+            Some(p) => {
+                let (info, data) = kmidi_engine::render::WavSource::open(p)?.read_all()?;
+                config.route_inputs(info.channels);
+                config.input_rate = Some(info.sample_rate);
+                (
+                    Music::File(Arc::new(data)),
+                    p.display().to_string(),
+                    info.frames,
+                )
+            }
+            None => {
+                if let Some(r) = args.input_rate {
+                    config.input_rate = Some(r);
+                }
+                let r = config.effective_input_rate();
+                (
+                    Music::Generated(r),
+                    "generated".to_string(),
+                    (args.seconds * f64::from(r)).round() as u64,
+                )
+            }
+        };
+        let channels = kmidi_engine::Engine::new(config.clone())?.input_channels();
+        let in_rate = config.effective_input_rate();
+        let out_frames = input_frames * u64::from(config.sample_rate) / u64::from(in_rate);
+        let block = config.block_frames;
+        let callbacks = out_frames.div_ceil(block as u64).max(1);
+        let plan = RunPlan {
+            music,
+            channels,
+            segments: vec![Segment::Music(input_frames)],
+            capture: if args.no_compare {
+                vec![]
+            } else {
+                vec![(0, callbacks * block as u64)]
+            },
+        };
+        let mut h = make_host(host, &args.jack, config.sample_rate, block)?;
+        let pb = progress_bar(callbacks, args.json);
+        pb.set_message(format!(
+            "{label} {} Hz / {block} in {}",
+            config.sample_rate,
+            host_name(host)
+        ));
+        let run = run_on_host(
+            h.as_mut(),
+            &config,
+            &plan,
+            callbacks,
+            args.margin,
+            !args.no_compare,
+            &mut |e| match e {
+                HostEvent::Progress(n) => pb.inc(n),
+                HostEvent::Minute(m) => {
+                    super::output::line_above(&pb, &super::host::minute_line(m, None))
+                }
+            },
+        );
+        pb.finish_and_clear();
+        let run = run?;
+        drop(h);
+        let r = run.result(&label, &config, &input_label, args.margin)?;
+        let info = r.host.as_ref().expect("a host run has host figures");
+        if info.partial {
+            failed.push(format!(
+                "{label} {} Hz / {block}: {}",
+                config.sample_rate,
+                info.ended_by.as_deref().unwrap_or("ended early")
+            ));
+        }
+        if info.output_identical == Some(false) {
+            failed.push(format!(
+                "{label} {} Hz / {block}: the output differs from the offline render at frame {}",
+                config.sample_rate,
+                info.first_difference_frame.unwrap_or(0)
+            ));
+        }
+        if let Some(max) = args.max_engine_xruns
+            && info.engine_xruns > max
+        {
+            failed.push(format!(
+                "{label} {} Hz / {block}: {} xruns blamed on the engine (allowed {max})",
+                config.sample_rate, info.engine_xruns
+            ));
+        }
+        if r.audio_thread_allocations > 0 {
+            failed.push(format!(
+                "{label} {} Hz / {block}: {} allocations on the audio thread (must be 0)",
+                config.sample_rate, r.audio_thread_allocations
+            ));
+        }
+        results.push(r);
+    }
+    let report = RunReport {
+        schema: "kmidi-perf/run".into(),
+        schema_version: SCHEMA_VERSION,
+        machine,
+        harness,
+        results,
+    };
+    if !args.json {
+        print!("{}", run_table(&report));
+        for r in &report.results {
+            if let Some(h) = &r.host {
+                println!("{} {} Hz / {}:", r.preset, r.sample_rate, r.block_frames);
+                print!("{}", host_lines(h));
+            }
+        }
+    }
+    emit_json(args.json, args.save.as_deref(), &report)?;
+    if failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for f in &failed {
+            eprintln!("kmidi-perf: FAIL: {f}");
+        }
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn host_name(h: HostChoice) -> &'static str {
+    match h {
+        HostChoice::Sim => "the simulated host",
+        HostChoice::Jack => "JACK",
+    }
 }

@@ -30,6 +30,7 @@ pub use result::{
     BatchInfo, EngineCounters, InputSource, Mode, ModelInUse, ParallelInfo, RunResult, RunSpec,
     StageShare, StreamingInfo,
 };
+pub(crate) use result::{Totals, result_from};
 
 /// Blocks a spec will time (for progress bars).
 pub fn planned_blocks(spec: &RunSpec) -> u64 {

@@ -216,6 +216,10 @@ pub struct RunResult {
     /// (`untrained` and `latency fixture` say so).
     #[serde(default)]
     pub ml_models: Vec<ModelInUse>,
+    /// The audio host's figures (`run --host`, `soak`): its xruns by
+    /// class, callback-start jitter, DSP load, output identity, timeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<crate::host::HostInfo>,
 }
 
 /// An ML model a run used.
@@ -279,17 +283,17 @@ pub(super) fn counters(engine: &Engine) -> EngineCounters {
 }
 
 /// What a run (or a set of merged runs) adds up to.
-pub(super) struct Totals {
+pub(crate) struct Totals {
     /// Frames processed while timed.
-    pub(super) frames: u64,
+    pub(crate) frames: u64,
     /// Audio-thread allocations.
-    pub(super) allocations: u64,
+    pub(crate) allocations: u64,
     /// Audio-thread CPU seconds.
-    pub(super) thread_cpu: f64,
+    pub(crate) thread_cpu: f64,
     /// Process CPU seconds.
-    pub(super) process_cpu: f64,
+    pub(crate) process_cpu: f64,
     /// Wall seconds.
-    pub(super) wall: f64,
+    pub(crate) wall: f64,
 }
 
 impl RunResult {
@@ -311,7 +315,7 @@ impl RunResult {
 
 /// The result of driving `engine` for `spec`: its block times, the
 /// engine's stage times and counters, and the run's totals.
-pub(super) fn result_from(
+pub(crate) fn result_from(
     spec: &RunSpec,
     engine: &Engine,
     input: String,
@@ -344,6 +348,7 @@ pub(super) fn result_from(
         parallel: None,
         batch: None,
         ml_models: models_in_use(engine),
+        host: None,
     };
     r.set_totals(times, totals);
     r

@@ -9,5 +9,6 @@ use kmidi_perf::alloc::LabAllocator;
 
 mod cli;
 mod harness;
+mod host;
 mod validate;
 mod verdicts;
