@@ -767,6 +767,25 @@ def score_transcription(cases, results, details):
                 results[f"transcription.basic_pitch_python.note_f.{k}.{g}"] = float(np.array(vals)[:, 2].mean())
         if agree:
             results[f"transcription.agreement_with_basic_pitch_python.{g}"] = float(np.mean(agree))
+        if g == "piano":
+            # Chords from the transcribed notes instead of the audio's
+            # chroma: sonorities cut where transcribed notes start and end,
+            # labelled the way the reference labels the written notes.
+            items = []
+            for c in group:
+                if c["group"] != "chorale":
+                    continue
+                notes = [(n["start_s"], n["end_s"], n["key"], 80, 0) for n in c["notes"]["notes"]]
+                if not notes:
+                    continue
+                ei, el = sonority_reference(Piece("notes", notes, [], 100, None, {}))
+                est = {"chords": [{"start_s": a, "end_s": b, "label": "N" if l == "X" else l}
+                                  for (a, b), l in zip(ei, el)]}
+                ri, rl = sonority_reference(c["piece"])
+                dur, comps = chord_comparisons(ri, rl, est)
+                items.append((dur, comps["majmin"]))
+            if items:
+                results["transcription.chords_from_notes.sonority.majmin.piano"] = pooled(items)
         line = (f"{g}: {len(group)} files, {audio:.0f} s of audio; kmidi's worker "
                 f"{np.mean(cost):.1f} ms per second of audio (real-time factor {np.mean(cost) / 1000:.4f})")
         if ref_cost:

@@ -19,6 +19,44 @@ pub fn rss_bytes() -> u64 {
     status_kib("VmRSS:").map_or(0, |k| k * 1024)
 }
 
+/// Memory this process has locked, bytes (`VmLck`: mlock/mlockall).
+pub fn locked_bytes() -> u64 {
+    status_kib("VmLck:").map_or(0, |k| k * 1024)
+}
+
+/// What the calling thread has used so far (`getrusage(RUSAGE_THREAD)`):
+/// CPU time and context switches. One system call, no allocation, so the
+/// audio thread may take it around each callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ThreadUsage {
+    /// User + system CPU time, µs.
+    pub cpu_us: u64,
+    /// Voluntary context switches: the thread blocked (a lock, I/O, a
+    /// page fault that waited, a sleep).
+    pub voluntary_switches: u64,
+    /// Involuntary context switches: the scheduler took the CPU away.
+    pub involuntary_switches: u64,
+}
+
+/// The calling thread's [`ThreadUsage`]; zeros if the call fails.
+pub fn thread_usage() -> ThreadUsage {
+    let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `u` is a properly aligned, writable rusage; getrusage only
+    // writes into it and RUSAGE_THREAD names the calling thread.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, u.as_mut_ptr()) };
+    if rc != 0 {
+        return ThreadUsage::default();
+    }
+    // SAFETY: zero-initialised and filled by a successful getrusage.
+    let u = unsafe { u.assume_init() };
+    let us = |t: libc::timeval| t.tv_sec.max(0) as u64 * 1_000_000 + t.tv_usec.max(0) as u64;
+    ThreadUsage {
+        cpu_us: us(u.ru_utime) + us(u.ru_stime),
+        voluntary_switches: u.ru_nvcsw.max(0) as u64,
+        involuntary_switches: u.ru_nivcsw.max(0) as u64,
+    }
+}
+
 fn seconds(clock: ClockId) -> f64 {
     let t = clock_gettime(clock);
     t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
@@ -81,6 +119,36 @@ mod tests {
         let big = vec![1u8; 64 << 20];
         std::hint::black_box(&big);
         assert!(peak_rss_bytes() >= rss + (60 << 20));
+    }
+
+    #[test]
+    fn thread_usage_counts_cpu_and_blocking_of_this_thread_only() {
+        let u0 = thread_usage();
+        let t = std::time::Instant::now();
+        let mut x = 0u64;
+        while t.elapsed() < std::time::Duration::from_millis(60) {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(1));
+        }
+        let u1 = thread_usage();
+        assert!(u1.cpu_us - u0.cpu_us >= 30_000, "{u0:?} {u1:?}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let u2 = thread_usage();
+        assert!(
+            u2.voluntary_switches > u1.voluntary_switches,
+            "a sleep blocks"
+        );
+        assert!(u2.cpu_us - u1.cpu_us < 10_000, "a sleep uses no CPU");
+        // Another thread's work is not this thread's.
+        let u3 = thread_usage();
+        std::thread::spawn(|| {
+            let t = std::time::Instant::now();
+            while t.elapsed() < std::time::Duration::from_millis(40) {
+                std::hint::spin_loop();
+            }
+        })
+        .join()
+        .unwrap();
+        assert!(thread_usage().cpu_us - u3.cpu_us < 20_000);
     }
 
     #[test]

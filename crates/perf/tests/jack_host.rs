@@ -160,3 +160,30 @@ fn wrong_servers_and_ports_are_named_with_the_fix() {
     drop(host);
     server.stop();
 }
+
+#[test]
+fn no_jackd_on_the_path_says_how_to_install_it() {
+    let _one = SERVER.lock().unwrap_or_else(|p| p.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kmidi-perf"))
+        .env("PATH", dir.path())
+        .args([
+            "run",
+            "--host",
+            "jack",
+            "--jack-server",
+            "start",
+            "--seconds",
+            "1",
+        ])
+        .args(["--server-log", dir.path().join("j.log").to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("jackd) is not installed") && err.contains("apt-get install jackd2"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+}

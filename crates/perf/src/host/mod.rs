@@ -78,6 +78,13 @@ pub struct CallbackRecord {
     pub input_missing: u32,
     /// Heap allocations the engine made in this callback (must be 0).
     pub allocations: u32,
+    /// CPU time the callback's thread used in it, µs.
+    pub cpu_us: u32,
+    /// Times the thread blocked in the callback (voluntary context
+    /// switches: a lock, I/O, a page fault that waited).
+    pub blocked: u16,
+    /// Times the scheduler preempted the thread in the callback.
+    pub preempted: u16,
 }
 
 impl CallbackRecord {
@@ -86,9 +93,16 @@ impl CallbackRecord {
         self.start_us.saturating_sub(self.cycle_start_us)
     }
 
-    /// Whether the engine alone overran the period.
+    /// Whether the engine made the callback overrun its period: it ran
+    /// longer than the period on the wall clock, and either its own CPU
+    /// time was longer than the period or it blocked (a lock, I/O, a page
+    /// fault that waited). A callback that ran long only because the
+    /// scheduler took its CPU away (preempted, CPU time within the period)
+    /// is the host's doing.
     pub fn overran(&self) -> bool {
-        self.engine_ns as f64 > self.period_us * 1000.0
+        let period_ns = self.period_us * 1000.0;
+        self.engine_ns as f64 > period_ns
+            && (f64::from(self.cpu_us) * 1000.0 > period_ns || self.blocked > 0)
     }
 }
 
@@ -116,15 +130,21 @@ pub struct XrunRecord {
     pub class: XrunClass,
     /// The longest engine time of the callbacks it was matched with, µs.
     pub worst_callback_us: f64,
+    /// The latest start of those callbacks after their cycle start, µs
+    /// (large for a host xrun: the thread was woken late).
+    #[serde(default)]
+    pub worst_late_us: f64,
 }
 
 /// Classifies an xrun reported at `at_us` (host clock) against the
 /// callbacks recorded around it: the ones that started within two periods
-/// before it, or the one running when it came. *Engine* if any of them ran
-/// longer than its period; else *host*. Returns the class and the longest
-/// engine time among them, µs.
-pub fn classify_xrun(at_us: u64, recent: &[CallbackRecord]) -> (XrunClass, f64) {
+/// before it, or the one running when it came. *Engine* if any of them
+/// overran its period through the engine ([`CallbackRecord::overran`]: its
+/// CPU time beyond the period, or it blocked); else *host*. Returns the class and the longest
+/// engine time and the latest start among them, µs.
+pub fn classify_xrun(at_us: u64, recent: &[CallbackRecord]) -> (XrunClass, f64, f64) {
     let mut worst = 0.0f64;
+    let mut late = 0.0f64;
     let mut overran = false;
     for r in recent {
         let window = (2.0 * r.period_us) as u64;
@@ -133,6 +153,7 @@ pub fn classify_xrun(at_us: u64, recent: &[CallbackRecord]) -> (XrunClass, f64) 
         let running = r.start_us <= at_us && end_us >= at_us;
         if near || running {
             worst = worst.max(r.engine_ns as f64 / 1000.0);
+            late = late.max(r.late_us() as f64);
             overran |= r.overran();
         }
     }
@@ -143,6 +164,7 @@ pub fn classify_xrun(at_us: u64, recent: &[CallbackRecord]) -> (XrunClass, f64) 
             XrunClass::Host
         },
         worst,
+        late,
     )
 }
 
@@ -321,18 +343,9 @@ pub struct HostInfo {
     pub soak: Option<soak::SoakSummary>,
 }
 
-/// Whether the process has locked memory (VmLck in /proc/self/status).
+/// Whether the process has locked memory (VmLck > 0).
 pub fn memory_locked() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmLck:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|v| v.parse::<u64>().ok())
-            })
-        })
-        .is_some_and(|kb| kb > 0)
+    crate::sys::locked_bytes() > 0
 }
 
 /// Whether the calling thread runs under a real-time policy (SCHED_FIFO or
@@ -349,18 +362,6 @@ pub fn thread_is_realtime() -> bool {
                 .and_then(|v| v.parse::<u32>().ok())
         })
         .is_some_and(|policy| policy == 1 || policy == 2)
-}
-
-/// Resident memory now, bytes (/proc/self/statm).
-pub fn rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|s| {
-            s.split_whitespace()
-                .nth(1)
-                .and_then(|v| v.parse::<u64>().ok())
-        })
-        .map_or(0, |pages| pages * 4096)
 }
 
 /// Compares a captured output with the offline render of the same input:
@@ -393,13 +394,30 @@ mod tests {
             period_us: 10_000.0,
             input_missing: 0,
             allocations: 0,
+            cpu_us: engine_us as u32,
+            blocked: 0,
+            preempted: 0,
         }
+    }
+
+    #[test]
+    fn a_preempted_callback_is_the_hosts_and_a_blocked_one_the_engines() {
+        // 13 ms on the wall clock, 2 ms of CPU: preempted.
+        let mut r = rec(10_000, 13_000);
+        r.cpu_us = 2_000;
+        r.preempted = 3;
+        assert!(!r.overran());
+        assert_eq!(classify_xrun(21_000, &[r]).0, XrunClass::Host);
+        // The same, but it blocked once: the engine waited on something.
+        r.blocked = 1;
+        assert!(r.overran());
+        assert_eq!(classify_xrun(21_000, &[r]).0, XrunClass::Engine);
     }
 
     #[test]
     fn an_overrunning_callback_makes_an_engine_xrun() {
         let recent = [rec(0, 2_000), rec(10_000, 13_000), rec(23_000, 2_000)];
-        let (class, worst) = classify_xrun(21_000, &recent);
+        let (class, worst, _) = classify_xrun(21_000, &recent);
         assert_eq!(class, XrunClass::Engine);
         assert_eq!(worst, 13_000.0);
     }

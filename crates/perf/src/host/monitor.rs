@@ -123,13 +123,14 @@ impl Monitor {
         let mut keep = Vec::new();
         for (at, delay) in std::mem::take(&mut self.pending) {
             if all || last > at {
-                let (class, worst) = classify_xrun(at, &recent);
+                let (class, worst, late) = classify_xrun(at, &recent);
                 self.timeline.add_xrun(class);
                 self.xruns.push(XrunRecord {
                     time_s: at.saturating_sub(origin) as f64 / 1e6,
                     delay_us: delay,
                     class,
                     worst_callback_us: worst,
+                    worst_late_us: late,
                 });
             } else {
                 keep.push((at, delay));
@@ -140,7 +141,7 @@ impl Monitor {
 
     /// Closes the current minute (for the summary line).
     pub fn close_minute(&mut self) -> MinuteStats {
-        self.timeline.close_minute(super::rss_bytes())
+        self.timeline.close_minute(crate::sys::rss_bytes())
     }
 
     /// Classes what is pending and fills a [`HostInfo`].

@@ -114,6 +114,8 @@ pub struct HostRun {
     pub captured: Vec<Vec<f32>>,
     /// Wall seconds of the run.
     pub wall_seconds: f64,
+    /// CPU seconds of the whole process during the run.
+    pub process_cpu_seconds: f64,
     /// The per-minute figures.
     pub minutes: Vec<MinuteStats>,
 }
@@ -150,8 +152,10 @@ pub fn run_on_host(
     }
     let mut monitor = Monitor::new(period_us, margin);
     let wall0 = Instant::now();
+    let cpu0 = crate::sys::process_cpu_seconds();
     let (session, early) = host.run(session, &mut records, callbacks, &mut monitor, observer)?;
     let wall_seconds = wall0.elapsed().as_secs_f64();
+    let process_cpu_seconds = crate::sys::process_cpu_seconds() - cpu0;
     drop(feeder);
     let captured = capture.finish();
     let (mut info, minutes) = monitor.finish(host.kind(), host.server());
@@ -184,6 +188,7 @@ pub fn run_on_host(
         info,
         captured,
         wall_seconds,
+        process_cpu_seconds,
         minutes,
     })
 }
@@ -233,8 +238,11 @@ impl HostRun {
             crate::harness::Totals {
                 frames,
                 allocations: self.allocations,
-                thread_cpu: 0.0,
-                process_cpu: crate::sys::process_cpu_seconds(),
+                thread_cpu: self
+                    .session
+                    .as_ref()
+                    .map_or(0.0, EngineSession::thread_cpu_seconds),
+                process_cpu: self.process_cpu_seconds,
                 wall: self.wall_seconds,
             },
         );

@@ -264,6 +264,10 @@ pub struct EngineSession {
     /// Blocks the engine rejected (the callback played silence).
     pub errors: u64,
     index: u64,
+    /// The audio thread's CPU clock at the first callback and at the
+    /// latest reading (every 256 callbacks), seconds.
+    cpu_first: f64,
+    cpu_latest: f64,
 }
 
 /// The rings of a session: its input, its captured output and its
@@ -328,6 +332,8 @@ impl EngineSession {
                 capture_lost: 0,
                 errors: 0,
                 index: 0,
+                cpu_first: 0.0,
+                cpu_latest: 0.0,
             },
             SessionRings {
                 input: in_tx,
@@ -347,6 +353,12 @@ impl EngineSession {
         self.block
     }
 
+    /// CPU seconds of the audio thread between the first callback and the
+    /// latest reading (taken every 256 callbacks; a clock read, no I/O).
+    pub fn thread_cpu_seconds(&self) -> f64 {
+        (self.cpu_latest - self.cpu_first).max(0.0)
+    }
+
     /// Input frames buffered and ready (the reader's lead).
     pub fn input_ready_frames(&mut self) -> usize {
         self.input_ring.len() / self.channels.max(1)
@@ -364,6 +376,13 @@ impl EngineSession {
         left: &mut [f32],
         right: &mut [f32],
     ) {
+        if self.index.is_multiple_of(256) {
+            let now = crate::sys::thread_cpu_seconds();
+            if self.index == 0 {
+                self.cpu_first = now;
+            }
+            self.cpu_latest = now;
+        }
         let n_in = self.clock.input_frames(self.block);
         let want = n_in * self.channels;
         let got = self.input_ring.pop_slice(&mut self.interleaved[..want]);
@@ -378,10 +397,12 @@ impl EngineSession {
                 *d = self.interleaved[f * self.channels + ch];
             }
         }
+        let u0 = crate::sys::thread_usage();
         let t0 = Instant::now();
         let (result, alloc) =
             count_allocations(|| self.engine.process(&self.input, &mut self.output));
         let ns = t0.elapsed().as_nanos() as u64;
+        let u1 = crate::sys::thread_usage();
         self.times.record(ns);
         self.allocations += alloc.allocations;
         let ok = result.is_ok();
@@ -411,6 +432,13 @@ impl EngineSession {
             period_us,
             input_missing: missing,
             allocations: alloc.allocations.min(u64::from(u32::MAX)) as u32,
+            cpu_us: (u1.cpu_us - u0.cpu_us.min(u1.cpu_us)).min(u64::from(u32::MAX)) as u32,
+            blocked: (u1.voluntary_switches.saturating_sub(u0.voluntary_switches))
+                .min(u64::from(u16::MAX)) as u16,
+            preempted: (u1
+                .involuntary_switches
+                .saturating_sub(u0.involuntary_switches))
+            .min(u64::from(u16::MAX)) as u16,
         });
         self.index += 1;
     }
