@@ -135,7 +135,16 @@ fn wrong_servers_and_ports_are_named_with_the_fix() {
         .err()
         .unwrap()
         .to_string();
-    assert!(e.contains("44100 Hz") && e.contains("--rate 44100"), "{e}");
+    assert!(e.contains("44100 Hz") && e.contains("--rates 44100"), "{e}");
+    // A server at another period.
+    let e = JackHost::open(options(ServerMode::Connect, dir.path()), 44_100, 256)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("512 frames") && e.contains("--blocks 512"),
+        "{e}"
+    );
     // Start refuses to start a second server.
     let e = JackHost::open(options(ServerMode::Start, dir.path()), 44_100, 512)
         .err()

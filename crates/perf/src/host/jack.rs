@@ -89,7 +89,8 @@ impl JackHost {
     /// # Errors
     /// A one-line [`PerfError`] naming the problem and the fix: JACK not
     /// installed, no server (with `Connect`), a server at another rate or
-    /// period, or a server that would not start.
+    /// period (a running server's period is never changed), or a server
+    /// that would not start.
     pub fn open(options: JackOptions, rate: u32, period: usize) -> Result<Self, PerfError> {
         jack::jack_sys::library().map_err(library_error)?;
         jack::set_logger(jack::LoggerType::None);
@@ -124,25 +125,23 @@ impl JackHost {
         if let Some((r, p)) = probe() {
             if r != rate {
                 return Err(PerfError::invalid(
-                    "--rate",
+                    "--rates",
                     rate,
                     format!(
-                        "the JACK server runs at {r} Hz: use --rate {r}, or restart the server at {rate} Hz"
+                        "the JACK server runs at {r} Hz: use --rates {r}, or restart the server at {rate} Hz"
                     ),
                 ));
             }
             if p as usize != period {
-                let (c, _) = Client::new("kmidi-probe", ClientOptions::NO_START_SERVER)
-                    .map_err(|e| jack_error("connecting to the server", e))?;
-                if c.set_buffer_size(period as u32).is_err() {
-                    return Err(PerfError::invalid(
-                        "--block",
-                        period,
-                        format!(
-                            "the JACK server runs at {p} frames and refused {period}: use --block {p}, or restart it with -p {period}"
-                        ),
-                    ));
-                }
+                // Never change a running server's period behind its user's
+                // back: other clients depend on it.
+                return Err(PerfError::invalid(
+                    "--blocks",
+                    period,
+                    format!(
+                        "the JACK server runs at {p} frames: use --blocks {p}, or restart it with -p {period}"
+                    ),
+                ));
             }
         }
         Ok(Self {

@@ -97,6 +97,12 @@ pub fn monitor_until(
     while let Some(r) = records.pop() {
         monitor.record(r);
     }
+    // The last, partial minute closes here, while the host still runs:
+    // its memory figure must not see the client's shared memory unmapped.
+    if monitor.timeline.has_open_minute() {
+        let m = monitor.close_minute();
+        observer(HostEvent::Minute(&m));
+    }
 }
 
 /// A finished host run.
@@ -140,8 +146,8 @@ pub fn run_on_host(
     let rate = f64::from(config.sample_rate);
     let period_us = block as f64 / rate * 1e6;
     let mut records = rings.records;
-    let feeder = Feeder::start(plan, rings.input, 4096);
-    let capture = Capture::start(rings.capture, plan.capture.clone());
+    let feeder = Feeder::start(plan, rings.input, 4096)?;
+    let capture = Capture::start(rings.capture, plan.capture.clone())?;
     let mut session = session;
     // Let the reader get a second ahead before the host starts calling.
     let start = Instant::now();

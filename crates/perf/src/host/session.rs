@@ -190,7 +190,10 @@ pub struct Feeder {
 impl Feeder {
     /// Starts the reader: it pushes interleaved input frames into `ring`
     /// as room appears, `chunk` frames at a time.
-    pub fn start(plan: &RunPlan, mut ring: Producer<f32>, chunk: usize) -> Self {
+    ///
+    /// # Errors
+    /// [`PerfError::Invalid`] if the thread cannot start.
+    pub fn start(plan: &RunPlan, mut ring: Producer<f32>, chunk: usize) -> Result<Self, PerfError> {
         let stop = Arc::new(AtomicBool::new(false));
         let stop_r = stop.clone();
         let mut player = PlanPlayer::new(plan);
@@ -220,12 +223,20 @@ impl Feeder {
                     let _ = more;
                 }
             })
-            .expect("spawning a thread only fails when the system is out of resources");
-        Self {
+            .map_err(|e| thread_error("reader", e))?;
+        Ok(Self {
             stop,
             handle: Some(handle),
-        }
+        })
     }
+}
+
+fn thread_error(which: &str, e: std::io::Error) -> PerfError {
+    PerfError::invalid(
+        "host",
+        which,
+        format!("cannot start the {which} thread: {e}"),
+    )
 }
 
 impl Drop for Feeder {
@@ -452,7 +463,10 @@ pub struct Capture {
 
 impl Capture {
     /// Starts collecting `windows` (engine frames) from `ring`.
-    pub fn start(mut ring: Consumer<f32>, windows: Vec<(u64, u64)>) -> Self {
+    ///
+    /// # Errors
+    /// [`PerfError::Invalid`] if the thread cannot start.
+    pub fn start(mut ring: Consumer<f32>, windows: Vec<(u64, u64)>) -> Result<Self, PerfError> {
         let stop = Arc::new(AtomicBool::new(false));
         let stop_c = stop.clone();
         let handle = std::thread::Builder::new()
@@ -484,11 +498,11 @@ impl Capture {
                 }
                 kept
             })
-            .expect("spawning a thread only fails when the system is out of resources");
-        Self {
+            .map_err(|e| thread_error("capture", e))?;
+        Ok(Self {
             stop,
             handle: Some(handle),
-        }
+        })
     }
 
     /// Stops once the ring is empty and returns each window's frames
