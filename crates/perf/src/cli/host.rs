@@ -152,6 +152,10 @@ pub fn host_lines(h: &HostInfo) -> String {
         "; input frames missing {}, capture frames lost {}\n",
         h.input_missing_frames, h.capture_lost_frames
     ));
+    s.push_str(&format!(
+        "  callbacks over the period on the wall clock {}; preempted {}, blocked {}; most CPU in one callback {:.0} µs\n",
+        h.callbacks_over_period, h.callbacks_preempted, h.callbacks_blocked, h.worst_callback_cpu_us
+    ));
     match h.output_identical {
         Some(true) => s.push_str(&format!(
             "  output: identical to the offline render, sample for sample, over {} frames (latency {} frames)\n",

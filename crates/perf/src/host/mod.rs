@@ -338,6 +338,21 @@ pub struct HostInfo {
     pub partial: bool,
     /// Why it ended early.
     pub ended_by: Option<String>,
+    /// Callbacks longer than the period on the wall clock (each is an
+    /// engine xrun only if its CPU time or blocking made it so).
+    #[serde(default)]
+    pub callbacks_over_period: u64,
+    /// Callbacks in which the audio thread blocked (a lock, I/O, a page
+    /// fault that waited): 0 for an engine that keeps the real-time
+    /// contract.
+    #[serde(default)]
+    pub callbacks_blocked: u64,
+    /// Callbacks in which the scheduler preempted the audio thread.
+    #[serde(default)]
+    pub callbacks_preempted: u64,
+    /// The most CPU time one callback used, µs.
+    #[serde(default)]
+    pub worst_callback_cpu_us: f64,
     /// The soak's summary (`kmidi-perf soak`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub soak: Option<soak::SoakSummary>,

@@ -37,6 +37,10 @@ pub struct Monitor {
     pub engine_times: BlockTimes,
     /// Allocations on the audio thread, from the records.
     pub allocations: u64,
+    worst_cpu_us: f64,
+    over_period_wall: u64,
+    blocked: u64,
+    preempted: u64,
 }
 
 impl Monitor {
@@ -61,6 +65,10 @@ impl Monitor {
             last_us: 0,
             engine_times: BlockTimes::new(ns, margin),
             allocations: 0,
+            worst_cpu_us: 0.0,
+            over_period_wall: 0,
+            blocked: 0,
+            preempted: 0,
         }
     }
 
@@ -82,6 +90,10 @@ impl Monitor {
         self.missing += u64::from(r.input_missing);
         self.engine_times.record(r.engine_ns);
         self.allocations += u64::from(r.allocations);
+        self.worst_cpu_us = self.worst_cpu_us.max(f64::from(r.cpu_us));
+        self.over_period_wall += u64::from(r.engine_ns as f64 > r.period_us * 1000.0);
+        self.blocked += u64::from(r.blocked > 0);
+        self.preempted += u64::from(r.preempted > 0);
         // Nanoseconds in the histograms, as the block times.
         self.late.record(r.late_us() * 1000);
         if let Some(prev) = self.prev_cycle_us {
@@ -179,6 +191,10 @@ impl Monitor {
             partial: false,
             ended_by: None,
             soak: None,
+            callbacks_over_period: self.over_period_wall,
+            callbacks_blocked: self.blocked,
+            callbacks_preempted: self.preempted,
+            worst_callback_cpu_us: self.worst_cpu_us,
         };
         (info, self.timeline.minutes.clone())
     }
