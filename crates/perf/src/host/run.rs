@@ -200,7 +200,7 @@ pub fn run_on_host(
 }
 
 impl HostRun {
-    /// The run as a [`RunResult`] (the same tables, JSON and history as a
+    /// The run as a [`RunResult`](crate::harness::RunResult) (the same tables, JSON and history as a
     /// simulated run), with the host's figures in `host`. When the host
     /// kept the session (a server that died), the block times come from
     /// the callback records and the engine's counters are those of a
