@@ -96,25 +96,15 @@ pub fn drive(
     } = *plan;
     let rate = engine.spec().sample_rate();
     let block = engine.config().block_frames;
-    let in_rate = engine.config().effective_input_rate();
     let period = Duration::from_secs_f64(block as f64 / rate);
     let period_ns = period.as_secs_f64() * 1e9;
-    let mut clock = InputClock::new(in_rate, rate as u32);
-    let max_in = (block as f64 * in_rate as f64 / rate).ceil() as usize + 1;
-    let mut input = AudioBuffer::try_new(engine.input_channels(), max_in)
-        .map_err(kmidi_engine::EngineError::from)?;
-    let mut output = engine.create_output();
-    output
-        .set_frames(block)
-        .map_err(kmidi_engine::EngineError::from)?;
+    let mut io = BlockIo::new(engine)?;
 
     for _ in 0..warmup_blocks {
-        input
-            .set_frames(clock.input_frames(block))
-            .map_err(kmidi_engine::EngineError::from)?;
-        feed.fill(&mut input);
+        io.next_input()?;
+        feed.fill(&mut io.input);
         engine
-            .process(&input, &mut output)
+            .process(&io.input, &mut io.output)
             .map_err(EngineError::from)?;
     }
     // Timing starts from the top of the input with the engine's state
@@ -122,7 +112,7 @@ pub fn drive(
     if warmup_blocks > 0 {
         engine.reset();
         feed.rewind();
-        clock = InputClock::new(in_rate, rate as u32);
+        io.restart_clock();
     }
     engine.clear_stage_totals();
 
@@ -136,26 +126,14 @@ pub fn drive(
     let mut more = true;
     let mut k = 0u64;
     while k < blocks && more {
-        input
-            .set_frames(clock.input_frames(block))
-            .map_err(kmidi_engine::EngineError::from)?;
-        more = feed.fill(&mut input);
+        io.next_input()?;
+        more = feed.fill(&mut io.input);
         let boundary = start + period.mul_f64(k as f64);
         if pace {
-            let now = Instant::now();
-            if boundary > now {
-                let wait = boundary - now;
-                // Sleep most of the way, then spin: sleep alone overshoots.
-                if wait > Duration::from_micros(300) {
-                    std::thread::sleep(wait - Duration::from_micros(200));
-                }
-                while Instant::now() < boundary {
-                    std::hint::spin_loop();
-                }
-            }
+            wait_until(boundary);
         }
         let (result, alloc, t0, t1) =
-            time_block(&mut times, || engine.process(&input, &mut output));
+            time_block(&mut times, || engine.process(&io.input, &mut io.output));
         result.map_err(EngineError::from)?;
         allocations += alloc;
         if let Some(w) = wake_late.as_mut() {
@@ -270,5 +248,69 @@ pub(super) fn blocks_for(spec: &RunSpec, built: &Built) -> u64 {
             (engine_frames / block).ceil() as u64
         }
         FeedSource::Material(_) => (spec.seconds * rate / block).ceil().max(1.0) as u64,
+    }
+}
+
+/// Returns at `boundary` (at once if it has passed): sleeps most of the
+/// way, then spins, since a sleep alone overshoots by up to a scheduler
+/// tick. The pacing of every simulated period boundary.
+pub(crate) fn wait_until(boundary: Instant) {
+    let now = Instant::now();
+    if boundary > now {
+        let wait = boundary - now;
+        if wait > Duration::from_micros(300) {
+            std::thread::sleep(wait - Duration::from_micros(200));
+        }
+        while Instant::now() < boundary {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// An engine's input clock and its input and output buffers, sized for
+/// its block: what every loop that calls [`Engine::process`] sets up (the
+/// harness's drive, the host's offline render).
+pub(crate) struct BlockIo {
+    clock: InputClock,
+    /// The clock as it was made, for [`BlockIo::restart_clock`].
+    fresh_clock: InputClock,
+    block: usize,
+    /// The next block's input (its length set by [`BlockIo::next_input`]).
+    pub(crate) input: AudioBuffer,
+    /// The engine's output, one block long.
+    pub(crate) output: AudioBuffer,
+}
+
+impl BlockIo {
+    /// Buffers for `engine`: room for the most input frames its clock can
+    /// ask for in one block (the input rate may differ from the engine's).
+    pub(crate) fn new(engine: &Engine) -> Result<Self, EngineError> {
+        let rate = engine.spec().sample_rate();
+        let block = engine.config().block_frames;
+        let in_rate = engine.config().effective_input_rate();
+        let max_in = (block as f64 * f64::from(in_rate) / rate).ceil() as usize + 1;
+        let input = AudioBuffer::try_new(engine.input_channels(), max_in)?;
+        let mut output = engine.create_output();
+        output.set_frames(block)?;
+        let clock = InputClock::new(in_rate, rate as u32);
+        Ok(Self {
+            clock,
+            fresh_clock: clock,
+            block,
+            input,
+            output,
+        })
+    }
+
+    /// Sets the input's length to the frames the clock asks for in the
+    /// next block.
+    pub(crate) fn next_input(&mut self) -> Result<(), EngineError> {
+        self.input.set_frames(self.clock.input_frames(self.block))?;
+        Ok(())
+    }
+
+    /// Starts the input clock again from the top (after a warm-up).
+    pub(crate) fn restart_clock(&mut self) {
+        self.clock = self.fresh_clock;
     }
 }

@@ -19,6 +19,7 @@ mod single;
 mod streaming;
 
 use batch::run_batch;
+pub(crate) use drive::{BlockIo, wait_until};
 use parallel::run_parallel;
 use single::run_one;
 use streaming::run_streaming;

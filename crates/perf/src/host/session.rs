@@ -28,6 +28,7 @@ use kmidi_engine::{Engine, EngineConfig, InputClock};
 
 use super::CallbackRecord;
 use crate::PerfError;
+use crate::harness::BlockIo;
 use crate::stats::BlockTimes;
 
 /// Where the input's music comes from.
@@ -537,33 +538,22 @@ pub fn render_offline(
     callbacks: u64,
 ) -> Result<Vec<Vec<f32>>, PerfError> {
     let mut engine = Engine::new(config)?;
-    let rate = engine.spec().sample_rate();
     let block = engine.config().block_frames;
-    let in_rate = engine.config().effective_input_rate();
-    let mut clock = InputClock::new(in_rate, rate as u32);
-    let max_in = (block as f64 * f64::from(in_rate) / rate).ceil() as usize + 1;
-    let mut input = AudioBuffer::try_new(engine.input_channels(), max_in)
-        .map_err(kmidi_engine::EngineError::from)?;
-    let mut output = engine.create_output();
-    output
-        .set_frames(block)
-        .map_err(kmidi_engine::EngineError::from)?;
+    let mut io = BlockIo::new(&engine)?;
     let mut player = PlanPlayer::new(plan);
     let mut kept: Vec<Vec<f32>> = plan.capture.iter().map(|_| Vec::new()).collect();
     let mut frame = 0u64;
     for _ in 0..callbacks {
-        input
-            .set_frames(clock.input_frames(block))
-            .map_err(kmidi_engine::EngineError::from)?;
-        player.fill(&mut input);
+        io.next_input()?;
+        player.fill(&mut io.input);
         engine
-            .process(&input, &mut output)
+            .process(&io.input, &mut io.output)
             .map_err(kmidi_engine::EngineError::from)?;
         for f in 0..block {
             for (w, out) in plan.capture.iter().zip(kept.iter_mut()) {
                 if frame >= w.0 && frame < w.0 + w.1 {
-                    out.push(output.channel(0)[f]);
-                    out.push(output.channel(1)[f]);
+                    out.push(io.output.channel(0)[f]);
+                    out.push(io.output.channel(1)[f]);
                 }
             }
             frame += 1;

@@ -15,6 +15,7 @@ use super::run::{AudioHost, EarlyEnd, HostEvent, monitor_until};
 use super::session::EngineSession;
 use super::{CallbackRecord, HostKind, thread_is_realtime};
 use crate::PerfError;
+use crate::harness::wait_until;
 
 /// The simulated host.
 #[derive(Debug, Default)]
@@ -70,16 +71,7 @@ impl AudioHost for SimHost {
                         break;
                     }
                     let boundary = start + period.mul_f64(k as f64);
-                    let now = Instant::now();
-                    if boundary > now {
-                        let wait = boundary - now;
-                        if wait > Duration::from_micros(300) {
-                            std::thread::sleep(wait - Duration::from_micros(200));
-                        }
-                        while Instant::now() < boundary {
-                            std::hint::spin_loop();
-                        }
-                    }
+                    wait_until(boundary);
                     let us = |t: Instant| t.saturating_duration_since(origin).as_micros() as u64;
                     let t0 = Instant::now();
                     session.callback(us(boundary), us(t0), period_us, &mut left, &mut right);
