@@ -9,13 +9,14 @@
 //! * **chords**: each label change where the detector dates it
 //!   ([`ChordChange::frame`](kmidi_harmony::detect::ChordChange::frame)),
 //!   less its documented
-//!   [`analysis_delay_frames`](ChordDetector::analysis_delay_frames); then
-//!   moved back to where the strongest rise of the onset envelope within
-//!   [`AnalysisConfig::chord_onset_snap_ms`] began, since a new chord
-//!   starts with new notes, while sustained timbres (organ, strings,
-//!   reverb) let the old chord win the chroma for 100 ms or more. `N` is "no chord". The detector's own segments, before that
-//!   move, are kept as [`Analysis::detector_chords`];
-//! * **key**: the detector's long-window estimate at the end of the file;
+//!   [`analysis_delay_frames`](ChordDetector::analysis_delay_frames). The
+//!   detector dates a change where its new notes began (the rise of its
+//!   spectral-flux novelty), not where the new chord won the chroma,
+//!   which sustained timbres (organ, strings, reverb) delay by 100 ms or
+//!   more. `N` is "no chord";
+//! * **key**: the detector's key estimate at the end of the file, its key
+//!   window stretched to the file's length (a whole-file key, as music21
+//!   analyses a whole score; the live default forgets after 30 s);
 //! * **onsets**: as the onset detector reports them;
 //! * **tempo**: over the whole file, and as a curve the way it is heard
 //!   live (every 0.5 s, the last [`AnalysisConfig::tempo_window_s`]);
@@ -64,9 +65,6 @@ pub struct AnalysisConfig {
     /// Keep the onset envelope (the onset detector's novelty per hop) in
     /// the result, for plotting or another tracker.
     pub keep_envelope: bool,
-    /// How far back a chord change may move to the start of an onset
-    /// (a rise of the onset envelope), ms (0: not at all; at most 1000).
-    pub chord_onset_snap_ms: f64,
 }
 
 impl Default for AnalysisConfig {
@@ -78,7 +76,6 @@ impl Default for AnalysisConfig {
             tempo_window_s: 5.5,
             beat_tempo_window_s: 8.0,
             keep_envelope: false,
-            chord_onset_snap_ms: 250.0,
         }
     }
 }
@@ -122,10 +119,8 @@ pub struct Analysis {
     /// How long after a chord begins the detector reports it live,
     /// seconds ([`ChordDetector::reporting_delay_frames`]).
     pub chord_reporting_delay_s: f64,
-    /// Chord segments covering the file, their starts moved to onsets.
+    /// Chord segments covering the file.
     pub chords: Vec<ChordSegment>,
-    /// The chord detector's own segments, dated by the detector alone.
-    pub detector_chords: Vec<ChordSegment>,
     /// The key, as mir_eval writes it (`G major`, `F# minor`), or `None`
     /// before any pitched input.
     pub key: Option<String>,
@@ -146,41 +141,6 @@ pub struct Analysis {
     /// it (else empty).
     pub envelope: Vec<f32>,
 }
-
-/// Where the strongest rise of the onset envelope between input frames
-/// `lo` and `hi` began: the envelope's peak there, moved back over the hops
-/// that climb to it from at least [`RISE_FRACTION`] of its height. `None`
-/// if the envelope is flat there. `hop_frame(i)` is the input frame of
-/// envelope hop `i`.
-fn rise_start(envelope: &[f32], hop_frame: &dyn Fn(usize) -> u64, lo: u64, hi: u64) -> Option<u64> {
-    let mut peak: Option<(usize, f32)> = None;
-    for (i, &v) in envelope.iter().enumerate() {
-        let t = hop_frame(i);
-        if t < lo {
-            continue;
-        }
-        if t > hi {
-            break;
-        }
-        if v > 0.0 && peak.is_none_or(|(_, p)| v > p) {
-            peak = Some((i, v));
-        }
-    }
-    let (mut i, height) = peak?;
-    while i > 0
-        && hop_frame(i - 1) >= lo
-        && envelope[i - 1] >= RISE_FRACTION * height
-        && envelope[i - 1] <= envelope[i]
-    {
-        i -= 1;
-    }
-    Some(hop_frame(i))
-}
-
-/// How high, as a share of its peak, the onset envelope must already be
-/// where a rise is taken to begin (slow attacks peak late; half way up is
-/// where organ and string chords start on rendered chorales).
-const RISE_FRACTION: f32 = 0.5;
 
 /// Chord segments covering `0..duration_s` from label changes
 /// `(frame, Harte label, confidence)` in frame order; "N" before the first.
@@ -235,15 +195,6 @@ pub fn analyze_wav(
             format!("block_frames = {}: allowed 1 to 8192", config.block_frames),
         ));
     }
-    if !(0.0..=1000.0).contains(&config.chord_onset_snap_ms) {
-        return Err(EngineError::config(
-            "analysis",
-            format!(
-                "chord_onset_snap_ms = {}: allowed 0 to 1000",
-                config.chord_onset_snap_ms
-            ),
-        ));
-    }
     for (name, value) in [
         ("tempo_window_s", config.tempo_window_s),
         ("beat_tempo_window_s", config.beat_tempo_window_s),
@@ -259,7 +210,14 @@ pub fn analyze_wav(
     let info = source.info();
     let rate = info.sample_rate as f64;
     let spec = StreamSpec::new(rate, config.block_frames, info.channels)?;
-    let mut chords = ChordDetector::new(config.chords);
+    // The key of the whole file, as music21 analyses a whole score: the
+    // detector's key window stretched to the file's length (its allowed
+    // maximum, 600 s, at most), so that the estimate at the end weighs the
+    // opening at e^-1 of the close instead of forgetting it.
+    let mut chord_config = config.chords;
+    let file_s = info.frames as f32 / info.sample_rate as f32;
+    chord_config.key_window_s = chord_config.key_window_s.max(file_s.min(600.0));
+    let mut chords = ChordDetector::new(chord_config);
     chords.prepare(&spec)?;
     let mut onsets = OnsetDetector::new(config.onsets);
     onsets.prepare(&spec)?;
@@ -301,27 +259,6 @@ pub fn analyze_wav(
 
     let seconds = |frame: u64| frame as f64 / rate;
     let duration_s = info.frames as f64 / rate;
-    let detector_chords = segments_from(&changes, &seconds, duration_s);
-    // Each change moves back to where the strongest rise of the onset
-    // envelope within the snap window began, never before the previous
-    // change.
-    let snap = (config.chord_onset_snap_ms * 1e-3 * rate) as u64;
-    let window_half = onsets.window_frames() as u64 / 2;
-    let hop_frame = |i: usize| ((i as u64 + 1) * hop).saturating_sub(window_half);
-    let mut previous = 0u64;
-    for change in changes.iter_mut() {
-        if snap > 0
-            && let Some(start) = rise_start(
-                &envelope,
-                &hop_frame,
-                change.0.saturating_sub(snap).max(previous),
-                change.0,
-            )
-        {
-            change.0 = start;
-        }
-        previous = change.0;
-    }
     let segments = segments_from(&changes, &seconds, duration_s);
 
     let hop_s = hop as f64 / rate;
@@ -353,7 +290,6 @@ pub fn analyze_wav(
         chord_delay_s: seconds(delay),
         chord_reporting_delay_s: seconds(chords.reporting_delay_frames() as u64),
         chords: segments,
-        detector_chords,
         key: chords.key_estimate().map(|k| k.key.to_string()),
         onsets_s: onset_frames.into_iter().map(seconds).collect(),
         tempo_bpm: tempo.map(|t| t.bpm),

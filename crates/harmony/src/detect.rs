@@ -19,7 +19,12 @@
 //!    sus2, sus4, dominant 7, major 7, minor 7), each built from harmonic
 //!    tones; a quiet or unmatched frame is "no chord";
 //! 6. holds the current label until another wins for several hops in a row,
-//!    and records where the label changed.
+//!    and records where the label changed, dated after the fact: back
+//!    through the raw chroma to where the new chord began to win, then to
+//!    where the strongest rise of a spectral-flux novelty (SuperFlux over
+//!    the same spectrum) within the 250 ms before that began. The novelty
+//!    dates the new notes' onset; sustained and reverberant timbres let
+//!    the old chord win the chroma for 100 ms or more after it.
 //!
 //! A longer-term chroma (exponential, 30 s by default) feeds a key estimate
 //! by correlation with key profiles (Krumhansl–Schmuckler): the mean of
@@ -111,8 +116,32 @@ const NOTE_STOP: f32 = 0.1;
 const BASS_SHARE: f32 = 0.15;
 /// Input frames downmixed and filtered at a time.
 const CHUNK: usize = 256;
-/// Hops of raw chroma kept to date a change (about 340 ms at 10.7 ms).
-const BACKDATE_HOPS: usize = 32;
+/// Hops of raw chroma and onset novelty kept to date a change (about
+/// 680 ms at 10.7 ms: the reporting delay plus [`ONSET_SNAP_MS`] plus the
+/// window's half, with room to spare).
+const BACKDATE_HOPS: usize = 64;
+/// How far before the chroma's dating a change may move to the rise of
+/// the onset novelty (new notes starting), in ms. A sustained or
+/// reverberant old chord keeps the raw chroma on its side well after the
+/// new notes began; the novelty's rise is where they began.
+const ONSET_SNAP_MS: f32 = 250.0;
+/// Where a novelty rise is taken to begin, as a share of its peak (slow
+/// attacks peak late).
+const RISE_FRACTION: f32 = 0.5;
+/// Dynamic range of the onset novelty: bins are compared as
+/// `log2(1 + NOVELTY_GAIN · power / reference)`, linear about 60 dB below
+/// the reference (noise and reverb tails stay quiet), as the onset
+/// detector compresses its bands.
+const NOVELTY_GAIN: f32 = 1.0e6;
+/// How far back the novelty's reference spectrum lies, seconds: a legato
+/// or bowed note grows over tens of milliseconds, and a reference this
+/// far back sees its whole rise.
+const NOVELTY_LAG_S: f32 = 0.04;
+/// Time constant of the per-bin smoothing before the novelty, seconds.
+const NOVELTY_SMOOTHING_S: f32 = 0.015;
+/// Seconds for the novelty's level reference (the loudest bin, held) to
+/// fall by a factor of e once the music gets quieter.
+const NOVELTY_RELEASE_S: f32 = 10.0;
 
 /// Settings of a [`ChordDetector`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -225,8 +254,9 @@ pub struct ChordChange {
     /// Input frame (counted from `prepare`/`reset`) where the new chord
     /// began, as the detector dates it after the fact: the first hop, going
     /// back from the decision, from which the raw (unsmoothed) chroma
-    /// matched the new label better than the old one, less half the
-    /// analysis window. It lies on average
+    /// matched the new label better than the old one, moved back to the
+    /// start of the strongest onset-novelty rise in the 250 ms before it,
+    /// less half the analysis window. It lies on average
     /// [`ChordDetector::analysis_delay_frames`] after the true change.
     pub frame: u64,
     /// Input frame at which the change was decided and reported: about
@@ -287,6 +317,24 @@ pub struct ChordDetector {
     /// at the end of each, for dating changes.
     raw_chroma: Vec<[f32; 12]>,
     raw_frames: Vec<u64>,
+    /// Onset novelty of the same hops.
+    raw_novelty: Vec<f32>,
+    /// Smoothed log power of the band's bins, this hop.
+    novelty_smoothed: Vec<f32>,
+    /// The last `novelty_lag` hops of `novelty_smoothed`, a ring of rows.
+    novelty_history: Vec<f32>,
+    novelty_pos: usize,
+    novelty_lag: usize,
+    /// Per-hop coefficient of the bins' smoothing.
+    novelty_smooth: f32,
+    /// This hop's onset novelty.
+    novelty: f32,
+    /// The loudest bin, held and decaying ([`NOVELTY_RELEASE_S`]): the
+    /// novelty's level reference.
+    novelty_reference: f32,
+    novelty_decay: f32,
+    /// [`ONSET_SNAP_MS`] in input frames (set in `prepare`).
+    snap_frames: u64,
     raw_pos: usize,
     raw_len: usize,
     frames_seen: u64,
@@ -345,6 +393,16 @@ impl ChordDetector {
             candidate_hops: 0,
             raw_chroma: vec![[0.0; 12]; BACKDATE_HOPS],
             raw_frames: vec![0; BACKDATE_HOPS],
+            raw_novelty: vec![0.0; BACKDATE_HOPS],
+            novelty_smoothed: Vec::new(),
+            novelty_history: Vec::new(),
+            novelty_pos: 0,
+            novelty_lag: 1,
+            novelty_smooth: 1.0,
+            novelty: 0.0,
+            novelty_reference: 0.0,
+            novelty_decay: 1.0,
+            snap_frames: 0,
             raw_pos: 0,
             raw_len: 0,
             frames_seen: 0,
@@ -490,9 +548,44 @@ impl ChordDetector {
         } else {
             1.0
         };
+        self.onset_novelty();
         self.find_peaks();
         self.fold_chroma();
         self.match_templates();
+    }
+
+    /// SuperFlux over the chord window's spectrum: each bin's smoothed
+    /// log power against a 3-bin maximum of the same bins
+    /// [`NOVELTY_LAG_S`] earlier, the rises summed over the band.
+    fn onset_novelty(&mut self) {
+        let Some(spectrum) = self.spectrum.as_ref() else {
+            return;
+        };
+        let power = spectrum.power();
+        let (lo, hi) = (self.bin_lo, self.bin_hi);
+        let bins = hi - lo;
+        let loudest = power[lo..hi].iter().fold(0.0f32, |a, &b| a.max(b));
+        self.novelty_reference = loudest
+            .max(self.novelty_reference * self.novelty_decay)
+            .max(1e-10);
+        let scale = NOVELTY_GAIN / self.novelty_reference;
+        let a = self.novelty_smooth;
+        for (sm, &p) in self.novelty_smoothed.iter_mut().zip(&power[lo..hi]) {
+            *sm += a * (fast_log2(1.0 + scale * p) - *sm);
+        }
+        let row = self.novelty_pos * bins;
+        let reference = &self.novelty_history[row..row + bins];
+        let current = &self.novelty_smoothed;
+        let mut novelty = 0.0f32;
+        for b in 0..bins {
+            let l = b.saturating_sub(1);
+            let h = (b + 1).min(bins - 1);
+            let m = reference[l].max(reference[b]).max(reference[h]);
+            novelty += (current[b] - m).max(0.0);
+        }
+        self.novelty_history[row..row + bins].copy_from_slice(current);
+        self.novelty_pos = (self.novelty_pos + 1) % self.novelty_lag;
+        self.novelty = novelty;
     }
 
     fn find_peaks(&mut self) {
@@ -628,6 +721,7 @@ impl ChordDetector {
         normalize(&mut self.chroma);
         self.raw_chroma[self.raw_pos] = self.chroma;
         self.raw_frames[self.raw_pos] = self.frames_seen;
+        self.raw_novelty[self.raw_pos] = self.novelty;
         self.raw_pos = (self.raw_pos + 1) % BACKDATE_HOPS;
         self.raw_len = (self.raw_len + 1).min(BACKDATE_HOPS);
         let k = self.smooth_alpha;
@@ -785,9 +879,51 @@ impl ChordDetector {
             return self.frames_seen;
         };
         let centre = self.window_centre_frames() as u64;
-        end.saturating_sub(centre)
+        let dated = end
+            .saturating_sub(centre)
             .max(self.current.since_frame)
-            .min(self.frames_seen)
+            .min(self.frames_seen);
+        self.onset_before(dated).unwrap_or(dated)
+    }
+
+    /// Where the strongest rise of the onset novelty within
+    /// [`ONSET_SNAP_MS`] before `dated` (and after the current label's
+    /// start) began, at its window's centre: the new notes' onset.
+    fn onset_before(&self, dated: u64) -> Option<u64> {
+        let centre = self.window_centre_frames() as u64;
+        let lo = dated
+            .saturating_sub(self.snap_frames)
+            .max(self.current.since_frame);
+        let time = |h: usize| self.raw_frames[h].saturating_sub(centre);
+        // Oldest to newest.
+        let hop_at = |i: usize| (self.raw_pos + BACKDATE_HOPS - self.raw_len + i) % BACKDATE_HOPS;
+        let mut peak: Option<(usize, f32)> = None;
+        for i in 0..self.raw_len {
+            let h = hop_at(i);
+            let t = time(h);
+            if t < lo {
+                continue;
+            }
+            if t > dated {
+                break;
+            }
+            let v = self.raw_novelty[h];
+            if v > 0.0 && peak.is_none_or(|(_, p)| v > p) {
+                peak = Some((i, v));
+            }
+        }
+        let (mut i, height) = peak?;
+        while i > 0 {
+            let (before, at) = (hop_at(i - 1), hop_at(i));
+            if time(before) < lo
+                || self.raw_novelty[before] < RISE_FRACTION * height
+                || self.raw_novelty[before] > self.raw_novelty[at]
+            {
+                break;
+            }
+            i -= 1;
+        }
+        Some(time(hop_at(i)))
     }
 
     /// Input frames from the end of an analysis hop back to the centre of
@@ -877,6 +1013,7 @@ impl Processor for ChordDetector {
         self.hop = ((self.analysis_rate * 0.010_667).round() as usize).clamp(16, FFT_SIZE);
         self.ring = vec![0.0; FFT_SIZE];
         self.spectrum = Some(PowerSpectrum::new(FFT_SIZE));
+
         self.peaks_pitch = vec![f32::NAN; MAX_PEAKS];
         self.peaks_amp = vec![0.0; MAX_PEAKS];
         let bin_hz = self.analysis_rate / FFT_SIZE as f32;
@@ -886,6 +1023,13 @@ impl Processor for ChordDetector {
             .min(BINS - 1)
             .max(self.bin_lo + 1);
         let hop_s = self.hop as f32 / self.analysis_rate;
+        self.snap_frames = (ONSET_SNAP_MS * 1e-3 * sr).round() as u64;
+        self.novelty_decay = (-hop_s / NOVELTY_RELEASE_S).exp();
+        self.novelty_lag = ((NOVELTY_LAG_S / hop_s).round() as usize).max(1);
+        self.novelty_smooth = 1.0 - (-hop_s / NOVELTY_SMOOTHING_S).exp();
+        let bins = self.bin_hi - self.bin_lo;
+        self.novelty_smoothed = vec![0.0; bins];
+        self.novelty_history = vec![0.0; bins * self.novelty_lag];
         self.smooth_alpha = 1.0 - (-hop_s * 1000.0 / self.config.smoothing_ms).exp();
         self.tuning_alpha = 1.0 - (-hop_s / 2.0).exp();
         self.key_alpha = 1.0 - (-(hop_s as f64) / self.config.key_window_s as f64).exp();
@@ -962,6 +1106,11 @@ impl Processor for ChordDetector {
         self.candidate_hops = 0;
         self.raw_pos = 0;
         self.raw_len = 0;
+        self.novelty_smoothed.iter_mut().for_each(|x| *x = 0.0);
+        self.novelty_history.iter_mut().for_each(|x| *x = 0.0);
+        self.novelty_pos = 0;
+        self.novelty = 0.0;
+        self.novelty_reference = 0.0;
         self.frames_seen = 0;
         self.changes_len = 0;
     }

@@ -106,13 +106,6 @@ fn refuses_bad_settings_and_missing_files_with_a_reason() {
             },
             "tempo_window_s",
         ),
-        (
-            AnalysisConfig {
-                chord_onset_snap_ms: -1.0,
-                ..AnalysisConfig::default()
-            },
-            "chord_onset_snap_ms",
-        ),
     ] {
         let e = analyze_wav(&path, &config).unwrap_err().to_string();
         assert!(e.contains(needle) && e.contains("allowed"), "{e}");

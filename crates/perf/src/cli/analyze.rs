@@ -32,10 +32,6 @@ pub struct AnalyzeArgs {
     /// Hops a new chord must win before it is reported (default: its own).
     #[arg(long)]
     chord_hold_hops: Option<u32>,
-    /// How far back a chord change may move to an onset, ms (0 to 1000;
-    /// 0 keeps the detector's own dates; default: the analysis's own).
-    #[arg(long)]
-    chord_onset_snap_ms: Option<f64>,
 }
 
 impl AnalyzeArgs {
@@ -46,9 +42,6 @@ impl AnalyzeArgs {
             keep_envelope: self.envelope,
             ..AnalysisConfig::default()
         };
-        if let Some(ms) = self.chord_onset_snap_ms {
-            config.chord_onset_snap_ms = ms;
-        }
         if let Some(t) = self.onset_threshold {
             config.onsets.threshold = t;
         }
