@@ -129,9 +129,9 @@ const ONSET_SNAP_MS: f32 = 250.0;
 /// attacks peak late).
 const RISE_FRACTION: f32 = 0.5;
 /// Dynamic range of the onset novelty: bins are compared as
-/// `log2(1 + NOVELTY_GAIN · power / reference)`, linear about 60 dB below
-/// the reference (noise and reverb tails stay quiet), as the onset
-/// detector compresses its bands.
+/// `max(0, log2(NOVELTY_GAIN · power / reference))`, so that bins more
+/// than 60 dB below the reference (noise, reverb tails) count as nothing,
+/// as the onset detector's compression keeps them quiet.
 const NOVELTY_GAIN: f32 = 1.0e6;
 /// How far back the novelty's reference spectrum lies, seconds: a legato
 /// or bowed note grows over tens of milliseconds, and a reference this
@@ -142,6 +142,9 @@ const NOVELTY_SMOOTHING_S: f32 = 0.015;
 /// Seconds for the novelty's level reference (the loudest bin, held) to
 /// fall by a factor of e once the music gets quieter.
 const NOVELTY_RELEASE_S: f32 = 10.0;
+/// The reference never falls below this log2 power (1e-10): silence
+/// stays silence.
+const NOVELTY_FLOOR_LOG2: f32 = -33.2;
 
 /// Settings of a [`ChordDetector`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -329,10 +332,13 @@ pub struct ChordDetector {
     novelty_smooth: f32,
     /// This hop's onset novelty.
     novelty: f32,
-    /// The loudest bin, held and decaying ([`NOVELTY_RELEASE_S`]): the
-    /// novelty's level reference.
+    /// log2 power of the band's bins, this hop (from the flatness pass).
+    band_log_power: Vec<f32>,
+    /// log2 of the loudest bin, held and falling ([`NOVELTY_RELEASE_S`]):
+    /// the novelty's level reference.
     novelty_reference: f32,
-    novelty_decay: f32,
+    /// How far the reference falls per hop, log2 units.
+    novelty_release_log2: f32,
     /// [`ONSET_SNAP_MS`] in input frames (set in `prepare`).
     snap_frames: u64,
     raw_pos: usize,
@@ -400,8 +406,9 @@ impl ChordDetector {
             novelty_lag: 1,
             novelty_smooth: 1.0,
             novelty: 0.0,
-            novelty_reference: 0.0,
-            novelty_decay: 1.0,
+            band_log_power: Vec::new(),
+            novelty_reference: NOVELTY_FLOOR_LOG2,
+            novelty_release_log2: 0.0,
             snap_frames: 0,
             raw_pos: 0,
             raw_len: 0,
@@ -525,21 +532,26 @@ impl ChordDetector {
         }
         // Spectral flatness (Wiener entropy) over the analysis band: about
         // 0.56 for white noise, far below 0.1 for pitched sound.
+        // The band's log power is kept for the onset novelty.
         let band = &spectrum.power()[self.bin_lo..self.bin_hi];
+        let band_log = &mut self.band_log_power[..band.len()];
         let mut log_lanes = [0.0f32; 8];
         let mut sum_lanes = [0.0f32; 8];
         let chunks = band.chunks_exact(8);
         let rest = chunks.remainder();
-        for chunk in chunks {
+        let mut log_chunks = band_log.chunks_exact_mut(8);
+        for (chunk, logs) in chunks.zip(&mut log_chunks) {
             for l in 0..8 {
-                log_lanes[l] += fast_log2(chunk[l] + 1e-30);
+                logs[l] = fast_log2(chunk[l] + 1e-30);
+                log_lanes[l] += logs[l];
                 sum_lanes[l] += chunk[l];
             }
         }
         let mut log_sum: f32 = log_lanes.iter().sum();
         let mut sum: f32 = sum_lanes.iter().sum();
-        for &p in rest {
-            log_sum += fast_log2(p + 1e-30);
+        for (&p, log) in rest.iter().zip(log_chunks.into_remainder()) {
+            *log = fast_log2(p + 1e-30);
+            log_sum += *log;
             sum += p;
         }
         let n_band = band.len() as f32;
@@ -558,30 +570,74 @@ impl ChordDetector {
     /// log power against a 3-bin maximum of the same bins
     /// [`NOVELTY_LAG_S`] earlier, the rises summed over the band.
     fn onset_novelty(&mut self) {
-        let Some(spectrum) = self.spectrum.as_ref() else {
-            return;
-        };
-        let power = spectrum.power();
-        let (lo, hi) = (self.bin_lo, self.bin_hi);
-        let bins = hi - lo;
-        let loudest = power[lo..hi].iter().fold(0.0f32, |a, &b| a.max(b));
+        let bins = self.bin_hi - self.bin_lo;
+        let logs = &self.band_log_power[..bins];
+        // The loudest bin in log2, held and released.
+        let mut lanes = [f32::MIN; 8];
+        let chunks = logs.chunks_exact(8);
+        let tail = chunks.remainder().iter().fold(f32::MIN, |a, &b| a.max(b));
+        for chunk in chunks {
+            for k in 0..8 {
+                lanes[k] = lanes[k].max(chunk[k]);
+            }
+        }
+        let loudest = lanes.iter().fold(tail, |a, &b| a.max(b));
         self.novelty_reference = loudest
-            .max(self.novelty_reference * self.novelty_decay)
-            .max(1e-10);
-        let scale = NOVELTY_GAIN / self.novelty_reference;
+            .max(self.novelty_reference - self.novelty_release_log2)
+            .max(NOVELTY_FLOOR_LOG2);
+        // log2(NOVELTY_GAIN · power / reference), floored at 0: quiet bins
+        // (noise, reverb tails) count as nothing.
+        let offset = NOVELTY_GAIN.log2() - self.novelty_reference;
         let a = self.novelty_smooth;
-        for (sm, &p) in self.novelty_smoothed.iter_mut().zip(&power[lo..hi]) {
-            *sm += a * (fast_log2(1.0 + scale * p) - *sm);
+        for (sm, &l) in self.novelty_smoothed.iter_mut().zip(logs) {
+            *sm += a * ((l + offset).max(0.0) - *sm);
         }
         let row = self.novelty_pos * bins;
         let reference = &self.novelty_history[row..row + bins];
         let current = &self.novelty_smoothed;
-        let mut novelty = 0.0f32;
-        for b in 0..bins {
-            let l = b.saturating_sub(1);
-            let h = (b + 1).min(bins - 1);
-            let m = reference[l].max(reference[b]).max(reference[h]);
-            novelty += (current[b] - m).max(0.0);
+        let rise = |c: f32, l: f32, m: f32, r: f32| (c - l.max(m).max(r)).max(0.0);
+        // The edge bins (their maximum has one neighbour), then the inner
+        // ones in eight lanes so that the sum vectorizes.
+        let mut novelty = if bins >= 2 {
+            rise(current[0], reference[0], reference[0], reference[1])
+                + rise(
+                    current[bins - 1],
+                    reference[bins - 2],
+                    reference[bins - 1],
+                    reference[bins - 1],
+                )
+        } else {
+            0.0
+        };
+        if bins > 2 {
+            let (c, l, m, r) = (
+                &current[1..bins - 1],
+                &reference[..bins - 2],
+                &reference[1..bins - 1],
+                &reference[2..],
+            );
+            let mut lanes = [0.0f32; 8];
+            let (cc, lc, mc, rc) = (
+                c.chunks_exact(8),
+                l.chunks_exact(8),
+                m.chunks_exact(8),
+                r.chunks_exact(8),
+            );
+            let (ct, lt, mt, rt) = (
+                cc.remainder(),
+                lc.remainder(),
+                mc.remainder(),
+                rc.remainder(),
+            );
+            for (((c8, l8), m8), r8) in cc.zip(lc).zip(mc).zip(rc) {
+                for k in 0..8 {
+                    lanes[k] += rise(c8[k], l8[k], m8[k], r8[k]);
+                }
+            }
+            novelty += lanes.iter().sum::<f32>();
+            for (((&c1, &l1), &m1), &r1) in ct.iter().zip(lt).zip(mt).zip(rt) {
+                novelty += rise(c1, l1, m1, r1);
+            }
         }
         self.novelty_history[row..row + bins].copy_from_slice(current);
         self.novelty_pos = (self.novelty_pos + 1) % self.novelty_lag;
@@ -1024,11 +1080,12 @@ impl Processor for ChordDetector {
             .max(self.bin_lo + 1);
         let hop_s = self.hop as f32 / self.analysis_rate;
         self.snap_frames = (ONSET_SNAP_MS * 1e-3 * sr).round() as u64;
-        self.novelty_decay = (-hop_s / NOVELTY_RELEASE_S).exp();
+        self.novelty_release_log2 = hop_s / NOVELTY_RELEASE_S * std::f32::consts::LOG2_E;
         self.novelty_lag = ((NOVELTY_LAG_S / hop_s).round() as usize).max(1);
         self.novelty_smooth = 1.0 - (-hop_s / NOVELTY_SMOOTHING_S).exp();
         let bins = self.bin_hi - self.bin_lo;
         self.novelty_smoothed = vec![0.0; bins];
+        self.band_log_power = vec![0.0; bins];
         self.novelty_history = vec![0.0; bins * self.novelty_lag];
         self.smooth_alpha = 1.0 - (-hop_s * 1000.0 / self.config.smoothing_ms).exp();
         self.tuning_alpha = 1.0 - (-hop_s / 2.0).exp();
@@ -1110,7 +1167,7 @@ impl Processor for ChordDetector {
         self.novelty_history.iter_mut().for_each(|x| *x = 0.0);
         self.novelty_pos = 0;
         self.novelty = 0.0;
-        self.novelty_reference = 0.0;
+        self.novelty_reference = NOVELTY_FLOOR_LOG2;
         self.frames_seen = 0;
         self.changes_len = 0;
     }
