@@ -330,8 +330,6 @@ pub struct ChordDetector {
     novelty_lag: usize,
     /// Per-hop coefficient of the bins' smoothing.
     novelty_smooth: f32,
-    /// This hop's onset novelty.
-    novelty: f32,
     /// log2 power of the band's bins, this hop (from the flatness pass).
     band_log_power: Vec<f32>,
     /// log2 of the loudest bin, held and falling ([`NOVELTY_RELEASE_S`]):
@@ -405,7 +403,6 @@ impl ChordDetector {
             novelty_pos: 0,
             novelty_lag: 1,
             novelty_smooth: 1.0,
-            novelty: 0.0,
             band_log_power: Vec::new(),
             novelty_reference: NOVELTY_FLOOR_LOG2,
             novelty_release_log2: 0.0,
@@ -566,7 +563,8 @@ impl ChordDetector {
         self.match_templates();
     }
 
-    /// SuperFlux over the chord window's spectrum: each bin's smoothed
+    /// SuperFlux over the chord window's spectrum, into this hop's slot of
+    /// the novelty ring: each bin's smoothed
     /// log power against a 3-bin maximum of the same bins
     /// [`NOVELTY_LAG_S`] earlier, the rises summed over the band.
     fn onset_novelty(&mut self) {
@@ -641,7 +639,8 @@ impl ChordDetector {
         }
         self.novelty_history[row..row + bins].copy_from_slice(current);
         self.novelty_pos = (self.novelty_pos + 1) % self.novelty_lag;
-        self.novelty = novelty;
+        // This hop's slot of the ring (fold_chroma advances it).
+        self.raw_novelty[self.raw_pos] = novelty;
     }
 
     fn find_peaks(&mut self) {
@@ -777,7 +776,6 @@ impl ChordDetector {
         normalize(&mut self.chroma);
         self.raw_chroma[self.raw_pos] = self.chroma;
         self.raw_frames[self.raw_pos] = self.frames_seen;
-        self.raw_novelty[self.raw_pos] = self.novelty;
         self.raw_pos = (self.raw_pos + 1) % BACKDATE_HOPS;
         self.raw_len = (self.raw_len + 1).min(BACKDATE_HOPS);
         let k = self.smooth_alpha;
@@ -1069,7 +1067,6 @@ impl Processor for ChordDetector {
         self.hop = ((self.analysis_rate * 0.010_667).round() as usize).clamp(16, FFT_SIZE);
         self.ring = vec![0.0; FFT_SIZE];
         self.spectrum = Some(PowerSpectrum::new(FFT_SIZE));
-
         self.peaks_pitch = vec![f32::NAN; MAX_PEAKS];
         self.peaks_amp = vec![0.0; MAX_PEAKS];
         let bin_hz = self.analysis_rate / FFT_SIZE as f32;
@@ -1166,7 +1163,6 @@ impl Processor for ChordDetector {
         self.novelty_smoothed.iter_mut().for_each(|x| *x = 0.0);
         self.novelty_history.iter_mut().for_each(|x| *x = 0.0);
         self.novelty_pos = 0;
-        self.novelty = 0.0;
         self.novelty_reference = NOVELTY_FLOOR_LOG2;
         self.frames_seen = 0;
         self.changes_len = 0;
