@@ -497,6 +497,46 @@ TRANSCRIPTION_GROUPS = {
 }
 
 
+# The groups whose tempo and beats are also scored for librosa (full run).
+RHYTHM_PEER_GROUPS = ("piano_solo", "chorale", "quartet", "drums_drums", "drums_band")
+
+
+def score_rhythm(name, group, source, suffix, results, details):
+    """Beat F / CMLt / AMLt / P-score and tempo octave of one rhythm group,
+    for kmidi (`source` "est") or a peer ("peer_librosa", keys suffixed
+    `suffix`, without a live tempo curve)."""
+    fs, cmlt, amlt, ps, right = [], [], [], [], []
+    for c in group:
+        ref = np.array(c["piece"].beats)
+        est = np.array(c[source]["beats_s"])
+        ref_t, est_t = mir_eval.beat.trim_beats(ref), mir_eval.beat.trim_beats(est)
+        fs.append(mir_eval.beat.f_measure(ref_t, est_t))
+        _, t1, _, t2 = mir_eval.beat.continuity(ref_t, est_t)
+        cmlt.append(t1)
+        amlt.append(t2)
+        ps.append(mir_eval.beat.p_score(ref_t, est_t))
+        if name != "accelerating":
+            cls = tempo_class(c[source]["tempo_bpm"], c["piece"].bpm)
+            right.append(1.0 if cls == "right" else 0.0)
+            details.setdefault(f"tempo{suffix}", []).append(
+                f"{c['piece'].name} {c['timbre']}: {c[source]['tempo_bpm']} vs {c['piece'].bpm:.1f} ({cls})")
+        elif "tempo_curve" in c[source]:
+            # Share of the live curve within 4% of the tempo in force.
+            tm = c["piece"].tempo_map
+            within = []
+            for pt in c[source]["tempo_curve"]:
+                t = pt["time_s"]
+                truth = [b for (s, b) in tm if s <= t][-1] if tm[0][0] <= t else tm[0][1]
+                within.append(abs(pt["bpm"] / truth - 1) <= 0.04)
+            results[f"tempo.curve_within_4pct.{c['piece'].name}"] = float(np.mean(within)) if within else 0.0
+    results[f"beats{suffix}.f.{name}"] = float(np.mean(fs))
+    results[f"beats{suffix}.cmlt.{name}"] = float(np.mean(cmlt))
+    results[f"beats{suffix}.amlt.{name}"] = float(np.mean(amlt))
+    results[f"beats{suffix}.p_score.{name}"] = float(np.mean(ps))
+    if right:
+        results[f"tempo{suffix}.right_octave_within_4pct.{name}"] = float(np.mean(right))
+
+
 def transcription_group(c):
     if c.get("gain_db") is not None:
         return None
@@ -527,6 +567,19 @@ def run(mode, kmidi, work, basic_pitch_python=None):
                 stem = os.path.splitext(os.path.basename(c["wav"]))[0]
                 c["notes_ref"] = np.loadtxt(os.path.join(ref_dir, stem + ".basic_pitch.lab"), ndmin=2)
                 c["notes_ref_s"] = float(took[stem])
+    if basic_pitch_python:
+        # librosa's tempo and beats on the same files: the peer the rhythm
+        # figures are held beside (its venv is Basic Pitch's, which holds
+        # librosa).
+        wavs = [c["wav"] for c in cases if c["group"] in RHYTHM_PEER_GROUPS]
+        ref_dir = os.path.join(work, "librosa")
+        subprocess.run([basic_pitch_python, os.path.join(ROOT, "scripts", "eval", "librosa_beats_reference.py"),
+                        ref_dir] + wavs, check=True, capture_output=True, text=True)
+        for c in cases:
+            if c["group"] in RHYTHM_PEER_GROUPS:
+                stem = os.path.splitext(os.path.basename(c["wav"]))[0]
+                with open(os.path.join(ref_dir, stem + ".librosa.json")) as f:
+                    c["peer_librosa"] = json.load(f)
     results, details = score(cases)
     material = {}
     for c in cases:
@@ -642,35 +695,9 @@ def score(cases):
     for name, group in rhythm_groups.items():
         if not group:
             continue
-        fs, cmlt, amlt, ps, right = [], [], [], [], []
-        for c in group:
-            ref = np.array(c["piece"].beats)
-            est = np.array(c["est"]["beats_s"])
-            ref_t, est_t = mir_eval.beat.trim_beats(ref), mir_eval.beat.trim_beats(est)
-            fs.append(mir_eval.beat.f_measure(ref_t, est_t))
-            _, t1, _, t2 = mir_eval.beat.continuity(ref_t, est_t)
-            cmlt.append(t1)
-            amlt.append(t2)
-            ps.append(mir_eval.beat.p_score(ref_t, est_t))
-            if name != "accelerating":
-                cls = tempo_class(c["est"]["tempo_bpm"], c["piece"].bpm)
-                right.append(1.0 if cls == "right" else 0.0)
-                details["tempo"].append(f"{c['piece'].name} {c['timbre']}: {c['est']['tempo_bpm']} vs {c['piece'].bpm:.1f} ({cls})")
-            else:
-                # Share of the live curve within 4% of the tempo in force.
-                tm = c["piece"].tempo_map
-                within = []
-                for pt in c["est"]["tempo_curve"]:
-                    t = pt["time_s"]
-                    truth = [b for (s, b) in tm if s <= t][-1] if tm[0][0] <= t else tm[0][1]
-                    within.append(abs(pt["bpm"] / truth - 1) <= 0.04)
-                results[f"tempo.curve_within_4pct.{c['piece'].name}"] = float(np.mean(within)) if within else 0.0
-        results[f"beats.f.{name}"] = float(np.mean(fs))
-        results[f"beats.cmlt.{name}"] = float(np.mean(cmlt))
-        results[f"beats.amlt.{name}"] = float(np.mean(amlt))
-        results[f"beats.p_score.{name}"] = float(np.mean(ps))
-        if right:
-            results[f"tempo.right_octave_within_4pct.{name}"] = float(np.mean(right))
+        score_rhythm(name, group, "est", "", results, details)
+        if all("peer_librosa" in c for c in group):
+            score_rhythm(name, group, "peer_librosa", "_librosa", results, details)
     # Relock after a tempo step.
     for c in cases:
         if "step" in c["piece"].name and c["group"].startswith("drums"):

@@ -146,6 +146,26 @@ def render_markdown(doc, details, targets):
               f"{v(f'transcription.basic_pitch_python.note_f.onset_offset.{g}')} | "
               f"{v(f'transcription.agreement_with_basic_pitch_python.{g}')} |")
         w("")
+    groups_b = [g for g in ("drums", "piano", "pitched") if f"beats_librosa.cmlt.{g}" in m]
+    if groups_b:
+        w("## Tempo and beats beside librosa\n")
+        w("The same rendered files through librosa 0.11.0's `beat.beat_track` with its "
+          "defaults (Ellis 2007 dynamic programming, tempo prior about 120 BPM), scored "
+          "the same way against the scores' beats: the peer kmidi's rhythm figures are "
+          "held beside, from the same run.\n")
+        w("| material | tempo right octave (kmidi) | (librosa) | beat F (kmidi) | (librosa) "
+          "| CMLt (kmidi) | (librosa) | AMLt (kmidi) | (librosa) |")
+        w("|---|---|---|---|---|---|---|---|---|")
+        for g in groups_b:
+            def v(k):
+                x = m.get(k)
+                return _fmt(k, x) if x is not None else "-"
+            w(f"| {g} | {v(f'tempo.right_octave_within_4pct.{g}')} | "
+              f"{v(f'tempo_librosa.right_octave_within_4pct.{g}')} | "
+              f"{v(f'beats.f.{g}')} | {v(f'beats_librosa.f.{g}')} | "
+              f"{v(f'beats.cmlt.{g}')} | {v(f'beats_librosa.cmlt.{g}')} | "
+              f"{v(f'beats.amlt.{g}')} | {v(f'beats_librosa.amlt.{g}')} |")
+        w("")
     rn = doc.get("roman")
     if rn:
         r, a = rn["realize"], rn["analyze"]
