@@ -20,8 +20,10 @@
 //! * **onsets**: as the onset detector reports them;
 //! * **tempo**: over the whole file, and as a curve the way it is heard
 //!   live (every 0.5 s, the last [`AnalysisConfig::tempo_window_s`]);
-//! * **beats**: dynamic programming over the onset envelope, following the
-//!   tempo curve so that tempo changes are followed.
+//! * **beats**: dynamic programming over the onset envelope at the whole
+//!   file's tempo, following a tempo curve over 8 s windows only where it
+//!   hears a real change ([`beat_tempo`]); none in a silent lead-in or
+//!   tail.
 //!
 //! [`Analysis`] writes itself as mir_eval `.lab` files; `kmidi-perf analyze`
 //! writes those and JSON.
@@ -37,7 +39,7 @@
 use std::path::Path;
 
 use kmidi_dsp::{AudioBuffer, Processor, StreamSpec};
-use kmidi_groove::beat::{estimate_tempo, tempo_curve, track_beats_varying};
+use kmidi_groove::beat::{beat_tempo, estimate_tempo, tempo_curve, track_beats_varying};
 use kmidi_groove::onset::{OnsetConfig, OnsetDetector};
 use kmidi_harmony::detect::{ChordDetector, DetectorConfig};
 use serde::Serialize;
@@ -268,8 +270,23 @@ pub fn analyze_wav(
     // The beats follow a steadier curve than the live one: a longer window
     // keeps the tracker's period from wavering with every fill.
     let beat_curve = tempo_curve(&envelope, hop_s, config.beat_tempo_window_s, 0.5);
-    let curve_hops: Vec<(usize, f64)> = beat_curve.iter().map(|(h, t)| (*h, t.bpm)).collect();
+    // Only whole windows count (the first seconds' short ones guess), and
+    // each is taken at the whole file's metrical level and, unless it
+    // heard a real tempo change, as the whole file's tempo
+    // ([`beat_tempo`]): a window that heard only the eighths must not
+    // halve the beat period, nor a few percent of misreading drift it.
     let fallback = tempo.map_or(120.0, |t| t.bpm);
+    let whole_window = (config.beat_tempo_window_s / hop_s).round() as usize;
+    let curve_hops: Vec<(usize, f64)> = beat_curve
+        .iter()
+        .filter(|(h, _)| h + 1 >= whole_window)
+        .map(|(h, t)| {
+            (
+                *h,
+                tempo.map_or(t.bpm, |whole| beat_tempo(t.bpm, whole.bpm)),
+            )
+        })
+        .collect();
     let bpm_at = |h: usize| -> f64 {
         match curve_hops.binary_search_by_key(&h, |&(k, _)| k) {
             Ok(i) => curve_hops[i].1,

@@ -14,7 +14,10 @@
 //! **Beats.** Dynamic programming as in Ellis (2007): each hop's score is its
 //! onset strength plus the best earlier score half a period to two periods
 //! back, penalised by the squared log of how far the gap is from the
-//! period; the beats are the best path traced back from the end.
+//! period; the beats are the best path traced back from the end, less the
+//! beats at either end where nothing is played. [`beat_tempo`] turns a
+//! curve of windowed tempo estimates into the period to follow: the whole
+//! file's tempo, unless a window hears a real change.
 //!
 //! ```
 //! use kmidi_groove::beat::{estimate_tempo, track_beats};
@@ -142,6 +145,60 @@ pub fn estimate_tempo(envelope: &[f32], hop_seconds: f64) -> Option<TempoEstimat
     })
 }
 
+/// How far (as a ratio) a local tempo, once moved by a whole factor, may
+/// lie from the reference level and still count as that level.
+const LEVEL_TOLERANCE: f64 = 0.10;
+
+/// `bpm` moved to the metrical level of `reference_bpm`: a local estimate
+/// that picked twice, three times, half or a third of the reference's
+/// level (a window that heard only the eighths, or only the bars) is
+/// multiplied back by that whole factor when that lands within 10% of the
+/// reference; any other tempo (a real change, 100 to 135 BPM say) is
+/// returned as it is.
+///
+/// ```
+/// use kmidi_groove::beat::at_metrical_level;
+/// assert_eq!(at_metrical_level(136.0, 70.0), 68.0);
+/// assert_eq!(at_metrical_level(135.0, 100.0), 135.0);
+/// ```
+pub fn at_metrical_level(bpm: f64, reference_bpm: f64) -> f64 {
+    if !(bpm.is_finite() && bpm > 0.0 && reference_bpm.is_finite() && reference_bpm > 0.0) {
+        return bpm;
+    }
+    [1.0, 0.5, 2.0, 1.0 / 3.0, 3.0]
+        .into_iter()
+        .map(|f| bpm * f)
+        .find(|folded| (folded / reference_bpm - 1.0).abs() <= LEVEL_TOLERANCE)
+        .unwrap_or(bpm)
+}
+
+/// How far (as a ratio) a window's tempo, at the whole file's metrical
+/// level, may lie from the whole file's tempo and still be heard as the
+/// same tempo: a window of a few seconds misreads a steady tempo by a few
+/// percent, which over a minute of beats would drift the tracker off the
+/// beat.
+const STEADY_TOLERANCE: f64 = 0.06;
+
+/// The tempo a beat tracker should follow where a window of the file
+/// estimates `window_bpm` and the whole file `whole_bpm`: the window's
+/// tempo moved to the whole file's metrical level
+/// ([`at_metrical_level`]), and then the whole file's tempo itself unless
+/// the window lies more than 6% from it (a real tempo change).
+///
+/// ```
+/// use kmidi_groove::beat::beat_tempo;
+/// assert_eq!(beat_tempo(141.0, 72.0), 72.0); // eighths, 2% fast: steady
+/// assert_eq!(beat_tempo(135.0, 100.0), 135.0); // a tempo step
+/// ```
+pub fn beat_tempo(window_bpm: f64, whole_bpm: f64) -> f64 {
+    let level = at_metrical_level(window_bpm, whole_bpm);
+    if (level / whole_bpm - 1.0).abs() <= STEADY_TOLERANCE {
+        whole_bpm
+    } else {
+        level
+    }
+}
+
 /// Beat positions (indices into `envelope`) at `bpm`, by dynamic
 /// programming: a beat on every strong onset that keeps the gaps close to
 /// the period.
@@ -218,7 +275,44 @@ pub fn track_beats_varying(
         beats.push(t);
     }
     beats.reverse();
+    trim_quiet_ends(&mut beats, envelope, period_at);
     beats
+}
+
+/// Drops the beats at either end that fall where nothing is played: the
+/// path runs on through a silent lead-in or a reverb tail at no cost. A
+/// beat's strength is the envelope's peak within a quarter period of it;
+/// leading and trailing beats whose strength is under a quarter of the
+/// median beat's are taken off (librosa trims its ends in the same
+/// spirit, against the RMS of its smoothed onset strength, which a loud
+/// first chord can dominate).
+fn trim_quiet_ends(beats: &mut Vec<usize>, envelope: &[f32], period_at: impl Fn(usize) -> f64) {
+    let strength: Vec<f32> = beats
+        .iter()
+        .map(|&b| {
+            let reach = (period_at(b) / 4.0).round() as usize;
+            let lo = b.saturating_sub(reach);
+            let hi = (b + reach + 1).min(envelope.len());
+            envelope
+                .get(lo..hi)
+                .map_or(0.0, |w| w.iter().copied().fold(0.0, f32::max))
+        })
+        .collect();
+    let mut sorted = strength.clone();
+    sorted.sort_by(f32::total_cmp);
+    let Some(&median) = sorted.get(sorted.len() / 2) else {
+        return;
+    };
+    let threshold = 0.25 * median;
+    let first = strength.iter().position(|&x| x > threshold);
+    let last = strength.iter().rposition(|&x| x > threshold);
+    match (first, last) {
+        (Some(first), Some(last)) => {
+            beats.truncate(last + 1);
+            beats.drain(..first);
+        }
+        _ => beats.clear(),
+    }
 }
 
 /// The tempo as it would be heard live: every `step_seconds`, the tempo of

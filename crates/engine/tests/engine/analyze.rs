@@ -115,3 +115,75 @@ fn refuses_bad_settings_and_missing_files_with_a_reason() {
         .to_string();
     assert!(e.contains("missing.wav"), "{e}");
 }
+
+/// Writes `seconds` of clicks: one at every time in `clicks` (seconds,
+/// gain), each a 5 ms decaying burst at 3 kHz.
+fn write_clicks(path: &std::path::Path, seconds: f32, clicks: &[(f32, f32)]) {
+    let frames = (seconds * RATE as f32) as usize;
+    let mut x = vec![0.0f32; frames];
+    for &(at, gain) in clicks {
+        let start = (at * RATE as f32) as usize;
+        for (i, s) in x
+            .iter_mut()
+            .skip(start)
+            .take(RATE as usize / 20)
+            .enumerate()
+        {
+            let t = i as f32 / RATE as f32;
+            *s += gain * (-t / 0.005).exp() * (std::f32::consts::TAU * 3000.0 * t).sin();
+        }
+    }
+    let mut w = hound::WavWriter::create(
+        path,
+        hound::WavSpec {
+            channels: 1,
+            sample_rate: RATE,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        },
+    )
+    .unwrap();
+    for s in x {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+#[test]
+fn beats_keep_the_whole_files_level_through_a_passage_of_eighths() {
+    // 40 s at 75 BPM; from 12 s to 24 s every eighth is struck as hard
+    // as the beat, so a window over that passage alone hears 150 BPM.
+    let beat = 0.8f32;
+    let mut clicks = Vec::new();
+    let mut t = 0.0f32;
+    while t < 39.5 {
+        clicks.push((t, 0.5));
+        if (12.0..24.0).contains(&t) {
+            clicks.push((t + beat / 2.0, 0.5));
+        }
+        t += beat;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("eighths.wav");
+    write_clicks(&path, 40.0, &clicks);
+    let a = analyze_wav(&path, &AnalysisConfig::default()).unwrap();
+    let bpm = a.tempo_bpm.expect("a tempo");
+    assert!((bpm - 75.0).abs() <= 1.5, "{bpm} BPM");
+    // The live curve hears the eighths...
+    assert!(
+        a.tempo_curve.iter().any(|p| (p.bpm - 150.0).abs() <= 3.0),
+        "{:?}",
+        a.tempo_curve
+    );
+    // ...but the beats stay on the quarter: every gap is one beat.
+    assert!(a.beats_s.len() >= 45, "{:?}", a.beats_s);
+    for w in a.beats_s.windows(2) {
+        let gap = w[1] - w[0];
+        assert!(
+            (gap - beat as f64).abs() <= 0.04,
+            "a gap of {gap:.3} s at {:.2} s: {:?}",
+            w[0],
+            a.beats_s
+        );
+    }
+}

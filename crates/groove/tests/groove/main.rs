@@ -7,6 +7,7 @@ static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 use kmidi_dsp::alloc_probe::CountingAllocator;
 
+mod beats;
 mod conformance;
 mod drums;
 mod regressions;
