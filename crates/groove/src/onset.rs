@@ -20,7 +20,7 @@
 //! denormal samples are read as silence.
 
 use kmidi_dsp::fastmath::fast_log2;
-use kmidi_dsp::spectrum::{PowerSpectrum, TriangularBand, log_spaced_bands};
+use kmidi_dsp::spectrum::{PowerSpectrum, TriangularBand, log_spaced_bands, superflux_rise};
 use kmidi_dsp::{AudioBuffer, ConfigError, Processor, StreamSpec};
 
 const MAX_ONSETS: usize = 64;
@@ -252,13 +252,7 @@ impl OnsetDetector {
         let bands = self.current.len();
         let row = self.history_pos * bands;
         let reference = &self.history[row..row + bands];
-        let mut flux = 0.0f32;
-        for b in 0..bands {
-            let lo = b.saturating_sub(1);
-            let hi = (b + 1).min(bands - 1);
-            let m = reference[lo].max(reference[b]).max(reference[hi]);
-            flux += (self.current[b] - m).max(0.0);
-        }
+        let flux = superflux_rise(&self.current, reference);
         self.history[row..row + bands].copy_from_slice(&self.current);
         self.history_pos = (self.history_pos + 1) % self.lag;
         self.hops += 1;

@@ -64,7 +64,7 @@
 
 use kmidi_dsp::fastmath::{fast_exp2, fast_log2};
 use kmidi_dsp::simd::dot;
-use kmidi_dsp::spectrum::PowerSpectrum;
+use kmidi_dsp::spectrum::{PowerSpectrum, superflux_rise};
 use kmidi_dsp::{AudioBuffer, ConfigError, Processor, StreamSpec};
 
 use crate::chord::{Chord, ChordKind};
@@ -593,50 +593,7 @@ impl ChordDetector {
         let row = self.novelty_pos * bins;
         let reference = &self.novelty_history[row..row + bins];
         let current = &self.novelty_smoothed;
-        let rise = |c: f32, l: f32, m: f32, r: f32| (c - l.max(m).max(r)).max(0.0);
-        // The edge bins (their maximum has one neighbour), then the inner
-        // ones in eight lanes so that the sum vectorizes.
-        let mut novelty = if bins >= 2 {
-            rise(current[0], reference[0], reference[0], reference[1])
-                + rise(
-                    current[bins - 1],
-                    reference[bins - 2],
-                    reference[bins - 1],
-                    reference[bins - 1],
-                )
-        } else {
-            0.0
-        };
-        if bins > 2 {
-            let (c, l, m, r) = (
-                &current[1..bins - 1],
-                &reference[..bins - 2],
-                &reference[1..bins - 1],
-                &reference[2..],
-            );
-            let mut lanes = [0.0f32; 8];
-            let (cc, lc, mc, rc) = (
-                c.chunks_exact(8),
-                l.chunks_exact(8),
-                m.chunks_exact(8),
-                r.chunks_exact(8),
-            );
-            let (ct, lt, mt, rt) = (
-                cc.remainder(),
-                lc.remainder(),
-                mc.remainder(),
-                rc.remainder(),
-            );
-            for (((c8, l8), m8), r8) in cc.zip(lc).zip(mc).zip(rc) {
-                for k in 0..8 {
-                    lanes[k] += rise(c8[k], l8[k], m8[k], r8[k]);
-                }
-            }
-            novelty += lanes.iter().sum::<f32>();
-            for (((&c1, &l1), &m1), &r1) in ct.iter().zip(lt).zip(mt).zip(rt) {
-                novelty += rise(c1, l1, m1, r1);
-            }
-        }
+        let novelty = superflux_rise(current, reference);
         self.novelty_history[row..row + bins].copy_from_slice(current);
         self.novelty_pos = (self.novelty_pos + 1) % self.novelty_lag;
         // This hop's slot of the ring (fold_chroma advances it).
