@@ -5,6 +5,24 @@ use kmidi_engine::analyze::{AnalysisConfig, analyze_wav};
 
 const RATE: u32 = 48_000;
 
+/// Writes `samples` as a mono 32-bit float WAV at `RATE`.
+fn write_mono_wav(path: &std::path::Path, samples: impl IntoIterator<Item = f32>) {
+    let mut w = hound::WavWriter::create(
+        path,
+        hound::WavSpec {
+            channels: 1,
+            sample_rate: RATE,
+            bits_per_sample: 32,
+            sample_format: hound::SampleFormat::Float,
+        },
+    )
+    .unwrap();
+    for s in samples {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
 /// Four bars of 120 BPM: a click on every beat and a triad per bar
 /// (C major, A minor, F major, G major), six partials per tone.
 fn write_song(path: &std::path::Path) {
@@ -16,17 +34,7 @@ fn write_song(path: &std::path::Path) {
     ];
     let bar = 2.0f32;
     let frames = (bar * 4.0 * RATE as f32) as usize;
-    let mut w = hound::WavWriter::create(
-        path,
-        hound::WavSpec {
-            channels: 1,
-            sample_rate: RATE,
-            bits_per_sample: 32,
-            sample_format: hound::SampleFormat::Float,
-        },
-    )
-    .unwrap();
-    for i in 0..frames {
+    let samples = (0..frames).map(|i| {
         let t = i as f32 / RATE as f32;
         let chord = chords[((t / bar) as usize).min(3)];
         let mut x = 0.0;
@@ -38,10 +46,9 @@ fn write_song(path: &std::path::Path) {
         }
         // A 5 ms decaying click every 0.5 s.
         let since = t % 0.5;
-        x += 0.5 * (-since / 0.005).exp() * (std::f32::consts::TAU * 3000.0 * t).sin();
-        w.write_sample(x).unwrap();
-    }
-    w.finalize().unwrap();
+        x + 0.5 * (-since / 0.005).exp() * (std::f32::consts::TAU * 3000.0 * t).sin()
+    });
+    write_mono_wav(path, samples);
 }
 
 #[test]
@@ -133,20 +140,7 @@ fn write_clicks(path: &std::path::Path, seconds: f32, clicks: &[(f32, f32)]) {
             *s += gain * (-t / 0.005).exp() * (std::f32::consts::TAU * 3000.0 * t).sin();
         }
     }
-    let mut w = hound::WavWriter::create(
-        path,
-        hound::WavSpec {
-            channels: 1,
-            sample_rate: RATE,
-            bits_per_sample: 32,
-            sample_format: hound::SampleFormat::Float,
-        },
-    )
-    .unwrap();
-    for s in x {
-        w.write_sample(s).unwrap();
-    }
-    w.finalize().unwrap();
+    write_mono_wav(path, x);
 }
 
 #[test]
