@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use kmidi_perf::PerfError;
-use kmidi_perf::host::{AudioHost, HostInfo, HostKind, MinuteStats, sim::SimHost};
+use kmidi_perf::host::{AudioHost, HostInfo, HostKind, MinuteStats, XrunClass, sim::SimHost};
 
 /// Which host drives the engine.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,14 +148,32 @@ pub fn host_lines(h: &HostInfo) -> String {
     if let Some(worst) = h.xruns.iter().map(|x| x.delay_us).reduce(f64::max) {
         s.push_str(&format!(" (largest reported delay {worst:.0} µs)"));
     }
+    if h.xruns_cleared_offline > 0 {
+        let replayed = h
+            .xruns
+            .iter()
+            .filter(|x| x.class == XrunClass::Host)
+            .filter_map(|x| x.offline_cpu_us)
+            .fold(0.0f64, f64::max);
+        s.push_str(&format!(
+            "; {} of the host's were first charged to the engine by CPU time, but their blocks replay offline in at most {replayed:.0} µs of CPU",
+            h.xruns_cleared_offline
+        ));
+    }
     s.push_str(&format!(
         "; input frames missing {}, capture frames lost {}\n",
         h.input_missing_frames, h.capture_lost_frames
     ));
     s.push_str(&format!(
-        "  callbacks over the period on the wall clock {}; preempted {}, blocked {}; most CPU in one callback {:.0} µs\n",
-        h.callbacks_over_period, h.callbacks_preempted, h.callbacks_blocked, h.worst_callback_cpu_us
+        "  callbacks over the period on the wall clock {}; preempted {}, blocked {}, page faults in {}; most CPU in one callback {:.0} µs",
+        h.callbacks_over_period, h.callbacks_preempted, h.callbacks_blocked, h.callbacks_faulted, h.worst_callback_cpu_us
     ));
+    if let Some(offline) = h.offline_worst_block_cpu_us {
+        s.push_str(&format!(
+            " (offline, the most in one block: {offline:.0} µs)"
+        ));
+    }
+    s.push('\n');
     match h.output_identical {
         Some(true) => s.push_str(&format!(
             "  output: identical to the offline render, sample for sample, over {} frames (latency {} frames)\n",

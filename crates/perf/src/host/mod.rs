@@ -85,6 +85,8 @@ pub struct CallbackRecord {
     pub blocked: u16,
     /// Times the scheduler preempted the thread in the callback.
     pub preempted: u16,
+    /// Page faults the thread took in the callback.
+    pub page_faults: u16,
 }
 
 impl CallbackRecord {
@@ -134,18 +136,42 @@ pub struct XrunRecord {
     /// (large for a host xrun: the thread was woken late).
     #[serde(default)]
     pub worst_late_us: f64,
+    /// The first and last callback whose CPU time alone made this an
+    /// engine xrun ([`XrunCause::cpu_overruns`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_overrun_callbacks: Option<[u64; 2]>,
+    /// The most CPU time those blocks took when replayed offline, µs
+    /// ([`recheck_cpu_overruns`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline_cpu_us: Option<f64>,
+}
+
+/// What [`classify_xrun`] found around one xrun.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct XrunCause {
+    /// Engine or host.
+    pub class: XrunClass,
+    /// The longest engine time of the callbacks it was matched with, µs.
+    pub worst_callback_us: f64,
+    /// The latest start of those callbacks after their cycle start, µs.
+    pub worst_late_us: f64,
+    /// For an engine xrun that no blocking explains, the first and last
+    /// callback whose CPU time alone passed the period: the blocks to
+    /// replay offline ([`recheck_cpu_overruns`]).
+    pub cpu_overruns: Option<[u64; 2]>,
 }
 
 /// Classifies an xrun reported at `at_us` (host clock) against the
 /// callbacks recorded around it: the ones that started within two periods
 /// before it, or the one running when it came. *Engine* if any of them
 /// overran its period through the engine ([`CallbackRecord::overran`]: its
-/// CPU time beyond the period, or it blocked); else *host*. Returns the class and the longest
-/// engine time and the latest start among them, µs.
-pub fn classify_xrun(at_us: u64, recent: &[CallbackRecord]) -> (XrunClass, f64, f64) {
+/// CPU time beyond the period, or it blocked); else *host*.
+pub fn classify_xrun(at_us: u64, recent: &[CallbackRecord]) -> XrunCause {
     let mut worst = 0.0f64;
     let mut late = 0.0f64;
     let mut overran = false;
+    let mut blocked = false;
+    let mut cpu: Option<[u64; 2]> = None;
     for r in recent {
         let window = (2.0 * r.period_us) as u64;
         let end_us = r.start_us + r.engine_ns / 1000;
@@ -154,18 +180,72 @@ pub fn classify_xrun(at_us: u64, recent: &[CallbackRecord]) -> (XrunClass, f64, 
         if near || running {
             worst = worst.max(r.engine_ns as f64 / 1000.0);
             late = late.max(r.late_us() as f64);
-            overran |= r.overran();
+            if r.overran() {
+                overran = true;
+                if r.blocked > 0 {
+                    blocked = true;
+                } else {
+                    cpu = Some(cpu.map_or([r.index; 2], |[a, b]| [a.min(r.index), b.max(r.index)]));
+                }
+            }
         }
     }
-    (
-        if overran {
+    XrunCause {
+        class: if overran {
             XrunClass::Engine
         } else {
             XrunClass::Host
         },
-        worst,
-        late,
-    )
+        worst_callback_us: worst,
+        worst_late_us: late,
+        cpu_overruns: if blocked { None } else { cpu },
+    }
+}
+
+/// How much longer than in an offline replay a block's engine work may take
+/// inside the host (caches and TLB cold after the server's and the other
+/// threads' turn) and still be the engine's own doing. An engine xrun
+/// whose overrunning blocks replay offline in under the period divided by
+/// this is moved to the host.
+pub const HOST_SLOWDOWN_ALLOWED: f64 = 4.0;
+
+/// Replays the CPU-time verdicts: the engine is deterministic, so a block
+/// it processed inside the host takes the same work when processed again
+/// offline from the same input and state. `block_cpu_us[i]` is block
+/// `i`'s CPU time in such a replay. Each engine xrun made only by CPU time
+/// ([`XrunCause::cpu_overruns`]) whose blocks all replay in under
+/// `period_us` / [`HOST_SLOWDOWN_ALLOWED`] is moved to the host: the CPU
+/// time its callbacks were charged (interrupts are charged to the thread
+/// they land on, and a virtual CPU can be held by the hypervisor) was not
+/// the engine's work. The counts in `info` and its timeline follow.
+/// Xruns whose blocks the replay did not reach are left as they are.
+pub fn recheck_cpu_overruns(info: &mut HostInfo, block_cpu_us: &[f32], period_us: f64) {
+    for x in &mut info.xruns {
+        let Some([first, last]) = x.cpu_overrun_callbacks else {
+            continue;
+        };
+        let Some(blocks) = block_cpu_us.get(first as usize..=last as usize) else {
+            continue;
+        };
+        let most = blocks.iter().fold(0.0f64, |m, &c| m.max(f64::from(c)));
+        x.offline_cpu_us = Some(most);
+        if x.class == XrunClass::Engine && most * HOST_SLOWDOWN_ALLOWED < period_us {
+            x.class = XrunClass::Host;
+            info.xruns_cleared_offline += 1;
+            let last_minute = info.timeline.len().saturating_sub(1);
+            let minute = ((x.time_s / 60.0).max(0.0) as usize).min(last_minute);
+            if let Some(m) = info.timeline.get_mut(minute) {
+                m.engine_xruns = m.engine_xruns.saturating_sub(1);
+                m.host_xruns += 1;
+            }
+        }
+    }
+    info.engine_xruns = info
+        .xruns
+        .iter()
+        .filter(|x| x.class == XrunClass::Engine)
+        .count() as u64;
+    info.host_xruns = info.xruns.len() as u64 - info.engine_xruns;
 }
 
 /// Percentiles of a set of µs values.
@@ -350,9 +430,21 @@ pub struct HostInfo {
     /// Callbacks in which the scheduler preempted the audio thread.
     #[serde(default)]
     pub callbacks_preempted: u64,
+    /// Callbacks in which the audio thread took a page fault.
+    #[serde(default)]
+    pub callbacks_faulted: u64,
     /// The most CPU time one callback used, µs.
     #[serde(default)]
     pub worst_callback_cpu_us: f64,
+    /// Xruns first blamed on the engine by CPU time that an offline replay
+    /// of their blocks moved to the host ([`recheck_cpu_overruns`]).
+    #[serde(default)]
+    pub xruns_cleared_offline: u64,
+    /// The most CPU time one block took in the offline render, µs (None:
+    /// no offline render): the engine's own worst block, beside
+    /// [`worst_callback_cpu_us`](Self::worst_callback_cpu_us) in the host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offline_worst_block_cpu_us: Option<f64>,
     /// The soak's summary (`kmidi-perf soak`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub soak: Option<soak::SoakSummary>,
@@ -402,7 +494,7 @@ mod tests {
 
     fn rec(start_us: u64, engine_us: u64) -> CallbackRecord {
         CallbackRecord {
-            index: 0,
+            index: start_us / 10_000,
             cycle_start_us: start_us,
             start_us,
             engine_ns: engine_us * 1000,
@@ -412,6 +504,7 @@ mod tests {
             cpu_us: engine_us as u32,
             blocked: 0,
             preempted: 0,
+            page_faults: 0,
         }
     }
 
@@ -422,28 +515,83 @@ mod tests {
         r.cpu_us = 2_000;
         r.preempted = 3;
         assert!(!r.overran());
-        assert_eq!(classify_xrun(21_000, &[r]).0, XrunClass::Host);
+        assert_eq!(classify_xrun(21_000, &[r]).class, XrunClass::Host);
         // The same, but it blocked once: the engine waited on something.
         r.blocked = 1;
         assert!(r.overran());
-        assert_eq!(classify_xrun(21_000, &[r]).0, XrunClass::Engine);
+        let cause = classify_xrun(21_000, &[r]);
+        assert_eq!(cause.class, XrunClass::Engine);
+        assert_eq!(cause.cpu_overruns, None, "blocking is not replayed away");
     }
 
     #[test]
     fn an_overrunning_callback_makes_an_engine_xrun() {
         let recent = [rec(0, 2_000), rec(10_000, 13_000), rec(23_000, 2_000)];
-        let (class, worst, _) = classify_xrun(21_000, &recent);
-        assert_eq!(class, XrunClass::Engine);
-        assert_eq!(worst, 13_000.0);
+        let cause = classify_xrun(21_000, &recent);
+        assert_eq!(cause.class, XrunClass::Engine);
+        assert_eq!(cause.worst_callback_us, 13_000.0);
+        assert_eq!(cause.cpu_overruns, Some([1, 1]));
+    }
+
+    /// A 10 ms-period run of 6 callbacks with one xrun at 21 ms, after
+    /// callback 1 (13 ms on the wall clock, `cpu_us` of CPU, `blocked`).
+    fn run_with_one_overrun(cpu_us: u32, blocked: u16) -> HostInfo {
+        let mut m = monitor::Monitor::new(10_000.0, 0.8);
+        for i in 0..6u64 {
+            let mut r = rec(i * 10_000, if i == 1 { 13_000 } else { 2_000 });
+            if i == 1 {
+                r.cpu_us = cpu_us;
+                r.blocked = blocked;
+            }
+            m.record(r);
+            if i == 1 {
+                m.xrun(21_000, 3_000.0);
+            }
+        }
+        m.finish(HostKind::Sim, "simulated".into()).0
+    }
+
+    #[test]
+    fn an_offline_replay_moves_cpu_overruns_the_engine_did_not_do_to_the_host() {
+        // Charged 12 ms of CPU in the host; the same block replays in
+        // 300 µs offline: not the engine's work.
+        let mut info = run_with_one_overrun(12_000, 0);
+        assert_eq!((info.engine_xruns, info.timeline[0].engine_xruns), (1, 1));
+        assert_eq!(info.xruns[0].cpu_overrun_callbacks, Some([1, 1]));
+        let mut replay = [300.0f32; 6];
+        recheck_cpu_overruns(&mut info, &replay, 10_000.0);
+        assert_eq!((info.engine_xruns, info.host_xruns), (0, 1));
+        assert_eq!(
+            (info.timeline[0].engine_xruns, info.timeline[0].host_xruns),
+            (0, 1)
+        );
+        assert_eq!(info.xruns_cleared_offline, 1);
+        assert_eq!(info.xruns[0].offline_cpu_us, Some(300.0));
+        // A block that replays in 3 ms (within the host slowdown allowed
+        // of 10 ms) stays the engine's.
+        let mut info = run_with_one_overrun(12_000, 0);
+        replay[1] = 3_000.0;
+        recheck_cpu_overruns(&mut info, &replay, 10_000.0);
+        assert_eq!((info.engine_xruns, info.xruns_cleared_offline), (1, 0));
+        assert_eq!(info.xruns[0].offline_cpu_us, Some(3_000.0));
+        // Blocking is the engine's whatever the replay says, and a replay
+        // that stopped short clears nothing.
+        let mut info = run_with_one_overrun(2_000, 1);
+        assert_eq!(info.xruns[0].cpu_overrun_callbacks, None);
+        recheck_cpu_overruns(&mut info, &[1.0; 6], 10_000.0);
+        assert_eq!(info.engine_xruns, 1);
+        let mut info = run_with_one_overrun(12_000, 0);
+        recheck_cpu_overruns(&mut info, &[1.0], 10_000.0);
+        assert_eq!((info.engine_xruns, info.xruns[0].offline_cpu_us), (1, None));
     }
 
     #[test]
     fn short_callbacks_make_a_host_xrun() {
         let recent = [rec(0, 2_000), rec(10_000, 3_000), rec(31_000, 2_000)];
-        assert_eq!(classify_xrun(30_500, &recent).0, XrunClass::Host);
+        assert_eq!(classify_xrun(30_500, &recent).class, XrunClass::Host);
         // An overrun long before the xrun is not blamed.
         let recent = [rec(0, 15_000), rec(100_000, 1_000)];
-        assert_eq!(classify_xrun(101_000, &recent).0, XrunClass::Host);
+        assert_eq!(classify_xrun(101_000, &recent).class, XrunClass::Host);
     }
 
     #[test]

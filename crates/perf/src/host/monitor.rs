@@ -41,6 +41,7 @@ pub struct Monitor {
     over_period_wall: u64,
     blocked: u64,
     preempted: u64,
+    faulted: u64,
 }
 
 impl Monitor {
@@ -69,6 +70,7 @@ impl Monitor {
             over_period_wall: 0,
             blocked: 0,
             preempted: 0,
+            faulted: 0,
         }
     }
 
@@ -94,6 +96,7 @@ impl Monitor {
         self.over_period_wall += u64::from(r.engine_ns as f64 > r.period_us * 1000.0);
         self.blocked += u64::from(r.blocked > 0);
         self.preempted += u64::from(r.preempted > 0);
+        self.faulted += u64::from(r.page_faults > 0);
         // Nanoseconds in the histograms, as the block times.
         self.late.record(r.late_us() * 1000);
         if let Some(prev) = self.prev_cycle_us {
@@ -135,14 +138,16 @@ impl Monitor {
         let mut keep = Vec::new();
         for (at, delay) in std::mem::take(&mut self.pending) {
             if all || last > at {
-                let (class, worst, late) = classify_xrun(at, &recent);
-                self.timeline.add_xrun(class);
+                let cause = classify_xrun(at, &recent);
+                self.timeline.add_xrun(cause.class);
                 self.xruns.push(XrunRecord {
                     time_s: at.saturating_sub(origin) as f64 / 1e6,
                     delay_us: delay,
-                    class,
-                    worst_callback_us: worst,
-                    worst_late_us: late,
+                    class: cause.class,
+                    worst_callback_us: cause.worst_callback_us,
+                    worst_late_us: cause.worst_late_us,
+                    cpu_overrun_callbacks: cause.cpu_overruns,
+                    offline_cpu_us: None,
                 });
             } else {
                 keep.push((at, delay));
@@ -194,7 +199,10 @@ impl Monitor {
             callbacks_over_period: self.over_period_wall,
             callbacks_blocked: self.blocked,
             callbacks_preempted: self.preempted,
+            callbacks_faulted: self.faulted,
             worst_callback_cpu_us: self.worst_cpu_us,
+            xruns_cleared_offline: 0,
+            offline_worst_block_cpu_us: None,
         };
         (info, self.timeline.minutes.clone())
     }

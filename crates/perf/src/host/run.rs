@@ -164,7 +164,7 @@ pub fn run_on_host(
     let process_cpu_seconds = crate::sys::process_cpu_seconds() - cpu0;
     drop(feeder);
     let captured = capture.finish();
-    let (mut info, minutes) = monitor.finish(host.kind(), host.server());
+    let (mut info, mut minutes) = monitor.finish(host.kind(), host.server());
     info.realtime_scheduling = host.realtime();
     info.server_log = host.server_log();
     info.capture_lost_frames = session.as_ref().map_or(0, |s| s.capture_lost);
@@ -172,20 +172,44 @@ pub fn run_on_host(
         info.partial = true;
         info.ended_by = Some(why);
     }
-    if compare && !plan.capture.is_empty() {
-        let offline = render_offline(config.clone(), plan, info.callbacks)?;
-        let (mut same, mut frames, mut first) = (true, 0u64, None);
-        for (cap, off) in captured.iter().zip(&offline) {
-            let (s, n, f) = compare_outputs(cap, off, 0);
-            same &= s;
-            if first.is_none() {
-                first = f.map(|f| f + frames);
+    // The offline render serves both the output comparison and the replay
+    // of engine xruns made by CPU time alone; without a comparison it only
+    // goes as far as the last such xrun's blocks.
+    let compare = compare && !plan.capture.is_empty();
+    let replay_to = info
+        .xruns
+        .iter()
+        .filter_map(|x| x.cpu_overrun_callbacks)
+        .map(|[_, last]| last + 1)
+        .max();
+    if compare || replay_to.is_some() {
+        let blocks = if compare {
+            info.callbacks
+        } else {
+            replay_to.unwrap_or(0).min(info.callbacks)
+        };
+        let offline = render_offline(config.clone(), plan, blocks)?;
+        super::recheck_cpu_overruns(&mut info, &offline.block_cpu_us, period_us);
+        info.offline_worst_block_cpu_us = offline
+            .block_cpu_us
+            .iter()
+            .map(|&c| f64::from(c))
+            .reduce(f64::max);
+        minutes.clone_from(&info.timeline);
+        if compare {
+            let (mut same, mut frames, mut first) = (true, 0u64, None);
+            for (cap, off) in captured.iter().zip(&offline.windows) {
+                let (s, n, f) = compare_outputs(cap, off, 0);
+                same &= s;
+                if first.is_none() {
+                    first = f.map(|f| f + frames);
+                }
+                frames += n;
             }
-            frames += n;
+            info.output_identical = Some(same && frames > 0);
+            info.compared_frames = frames;
+            info.first_difference_frame = first;
         }
-        info.output_identical = Some(same && frames > 0);
-        info.compared_frames = frames;
-        info.first_difference_frame = first;
     }
     Ok(HostRun {
         session,

@@ -451,6 +451,8 @@ impl EngineSession {
                 .involuntary_switches
                 .saturating_sub(u0.involuntary_switches))
             .min(u64::from(u16::MAX)) as u16,
+            page_faults: (u1.page_faults.saturating_sub(u0.page_faults)).min(u64::from(u16::MAX))
+                as u16,
         });
         self.index += 1;
     }
@@ -526,9 +528,20 @@ impl Drop for Capture {
     }
 }
 
+/// What [`render_offline`] produced.
+#[derive(Debug, Clone, Default)]
+pub struct OfflineRender {
+    /// The capture windows' frames (interleaved stereo), what the host's
+    /// captured output must equal.
+    pub windows: Vec<Vec<f32>>,
+    /// Each block's CPU time in the engine, µs (the thread's CPU clock
+    /// around `process`).
+    pub block_cpu_us: Vec<f32>,
+}
+
 /// The plan through a fresh engine, block by block with no host, for
-/// `callbacks` blocks: the capture windows' frames (interleaved stereo),
-/// what the host's captured output must equal.
+/// `callbacks` blocks: the capture windows' frames and each block's CPU
+/// time.
 ///
 /// # Errors
 /// [`PerfError::Engine`] if the engine cannot be built or rejects a block.
@@ -536,19 +549,22 @@ pub fn render_offline(
     config: EngineConfig,
     plan: &RunPlan,
     callbacks: u64,
-) -> Result<Vec<Vec<f32>>, PerfError> {
+) -> Result<OfflineRender, PerfError> {
     let mut engine = Engine::new(config)?;
     let block = engine.config().block_frames;
     let mut io = BlockIo::new(&engine)?;
     let mut player = PlanPlayer::new(plan);
     let mut kept: Vec<Vec<f32>> = plan.capture.iter().map(|_| Vec::new()).collect();
+    let mut block_cpu_us = Vec::with_capacity(usize::try_from(callbacks).unwrap_or(0));
     let mut frame = 0u64;
     for _ in 0..callbacks {
         io.next_input()?;
         player.fill(&mut io.input);
+        let cpu0 = crate::sys::thread_cpu_seconds();
         engine
             .process(&io.input, &mut io.output)
             .map_err(kmidi_engine::EngineError::from)?;
+        block_cpu_us.push(((crate::sys::thread_cpu_seconds() - cpu0) * 1e6) as f32);
         for f in 0..block {
             for (w, out) in plan.capture.iter().zip(kept.iter_mut()) {
                 if frame >= w.0 && frame < w.0 + w.1 {
@@ -559,7 +575,10 @@ pub fn render_offline(
             frame += 1;
         }
     }
-    Ok(kept)
+    Ok(OfflineRender {
+        windows: kept,
+        block_cpu_us,
+    })
 }
 
 #[cfg(test)]
