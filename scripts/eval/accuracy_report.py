@@ -191,7 +191,7 @@ def render_markdown(doc, details, targets):
             w(f"- {text} (×{n})")
         w("")
     w("## Details\n")
-    for k, lines in details.items():
+    for k, lines in sorted(details.items()):
         if not lines:
             continue
         w(f"**{k.replace('_', ' ')}**\n")
