@@ -137,13 +137,23 @@ mod tests {
     #[test]
     fn thread_usage_counts_cpu_and_blocking_of_this_thread_only() {
         let u0 = thread_usage();
+        // Spin until 30 ms of CPU time is counted; the wall bound is
+        // generous because a shared machine may take the CPU away.
         let t = std::time::Instant::now();
         let mut x = 0u64;
-        while t.elapsed() < std::time::Duration::from_millis(60) {
-            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(1));
+        let mut u1 = thread_usage();
+        while u1.cpu_us - u0.cpu_us < 30_000 && t.elapsed() < std::time::Duration::from_secs(20) {
+            for _ in 0..1000 {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(1));
+            }
+            u1 = thread_usage();
         }
-        let u1 = thread_usage();
+        let wall_us = t.elapsed().as_micros() as u64;
         assert!(u1.cpu_us - u0.cpu_us >= 30_000, "{u0:?} {u1:?}");
+        assert!(
+            u1.cpu_us - u0.cpu_us <= wall_us + 1_000,
+            "{u0:?} {u1:?} in {wall_us} µs"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
         let u2 = thread_usage();
         assert!(
