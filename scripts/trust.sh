@@ -111,12 +111,15 @@ case "$cmd" in
     (cd "$peer/head" && patch -p1 -s < slowdown.patch)
     # Twice: Criterion's wall time with differential profiles, then the
     # thread's CPU time through the preloaded clock with the measurement
-    # time chosen by a pilot. The second reuses the first's builds.
+    # time chosen by a pilot, at most 1 s: the error that keeps a bimodal
+    # bench undecided is between processes, and a longer process does not
+    # reduce it (4 s per process took one CI run's pass from 140 s to
+    # 14 min with the same verdicts). The second reuses the first's builds.
     for run in wall cpu; do
       if [ "$run" = wall ]; then
         name=peer; extra=(--profile-seconds 1)
       else
-        name=peer-cpu; extra=(--profile-seconds 0 --clock thread-cpu --measurement-time auto)
+        name=peer-cpu; extra=(--profile-seconds 0 --clock thread-cpu --measurement-time auto --max-measurement-time 1)
       fi
       set +e
       # One target directory for both checkouts, as a user's CARGO_TARGET_DIR
