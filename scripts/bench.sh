@@ -62,12 +62,15 @@ ensure_runner() {
   command -v valgrind >/dev/null 2>&1 || die "valgrind is not installed (apt-get install valgrind)"
 }
 
+# Where Criterion writes (its own rule): $CRITERION_HOME, else
+# $CARGO_TARGET_DIR/criterion, else target/criterion.
+criterion_dir="${CRITERION_HOME:-${CARGO_TARGET_DIR:-$ROOT/target}/criterion}"
 cmd="${1:-help}"
 shift || true
 case "$cmd" in
   all)
     cargo bench --workspace -- "$@"
-    echo "reports: $ROOT/target/criterion/report/index.html"
+    echo "reports: $criterion_dir/report/index.html"
     ;;
   mixer|dsp|resampling|memory|harmony|groove|ml|engine)
     cargo bench -p kmidi-benches --bench "$cmd" -- "$@"
@@ -99,19 +102,21 @@ case "$cmd" in
       exit $?
     fi
     name="$1"; shift
-    [ -n "$(find target/criterion -path "*/$name/estimates.json" -print -quit 2>/dev/null)" ] \
-      || die "no Criterion baseline named '$name' under target/criterion: run scripts/bench.sh save $name first"
+    [ -n "$(find "$criterion_dir" -path "*/$name/estimates.json" -print -quit 2>/dev/null)" ] \
+      || die "no Criterion baseline named '$name' under $criterion_dir: run scripts/bench.sh save $name first"
     cargo bench --workspace -- --baseline "$name" "$@"
     ;;
   flamegraph)
     filter="${1:-}"
-    marker="$(mktemp)"
-    cargo bench -p kmidi-benches --benches -- --profile-time 3 ${filter:+"$filter"}
+    log="$(mktemp)"
+    # The adapter prints "flamegraph: <path>" for each one it writes,
+    # wherever Criterion's directory is (CRITERION_HOME, CARGO_TARGET_DIR).
+    cargo bench -p kmidi-benches --benches -- --profile-time 3 ${filter:+"$filter"} 2>&1 | tee "$log"
     found=0
     while IFS= read -r svg; do
       echo "$svg"; found=$((found + 1))
-    done < <(find target/criterion -name flamegraph.svg -newer "$marker" | sort)
-    rm -f "$marker"
+    done < <(sed -n 's/^flamegraph: \(.*\.svg\)$/\1/p' "$log" | sort)
+    rm -f "$log"
     [ "$found" -gt 0 ] || die "no flamegraph written${filter:+ (no bench matches '$filter')}"
     echo "bench.sh: $found flamegraph(s) written"
     ;;

@@ -74,11 +74,25 @@ pub fn read_document<T: for<'de> serde::Deserialize<'de>>(
     })
 }
 
-/// `$CRITERION_HOME`, else `target/criterion`.
+/// Where Criterion 0.8 writes when run from the workspace root:
+/// `$CRITERION_HOME`, else `$CARGO_TARGET_DIR/criterion`, else
+/// `target/criterion`.
 pub fn default_criterion_dir() -> PathBuf {
-    std::env::var_os("CRITERION_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("target/criterion"))
+    criterion_dir_from(
+        std::env::var_os("CRITERION_HOME"),
+        std::env::var_os("CARGO_TARGET_DIR"),
+    )
+}
+
+fn criterion_dir_from(
+    criterion_home: Option<std::ffi::OsString>,
+    cargo_target_dir: Option<std::ffi::OsString>,
+) -> PathBuf {
+    match (criterion_home, cargo_target_dir) {
+        (Some(home), _) => PathBuf::from(home),
+        (None, Some(target)) => PathBuf::from(target).join("criterion"),
+        _ => PathBuf::from("target/criterion"),
+    }
 }
 
 /// The thresholds file given, else `perf-compare.toml` if present, else
@@ -145,5 +159,20 @@ impl VerdictOutput {
         } else {
             ExitCode::SUCCESS
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_criterion_dir_follows_criterion_then_cargo() {
+        let dir = |h: Option<&str>, t: Option<&str>| {
+            criterion_dir_from(h.map(Into::into), t.map(Into::into))
+        };
+        assert_eq!(dir(Some("/c"), Some("/t")), PathBuf::from("/c"));
+        assert_eq!(dir(None, Some("/t")), PathBuf::from("/t/criterion"));
+        assert_eq!(dir(None, None), PathBuf::from("target/criterion"));
     }
 }
