@@ -11,15 +11,24 @@ if ! command -v valgrind >/dev/null; then
   echo "memcheck.sh: valgrind is not installed (apt-get install valgrind)" >&2
   exit 1
 fi
-bins=$( { cargo test -p kmidi-dsp --test ring_buffer --test zero_alloc --no-run --message-format=json 2>/dev/null;
-          cargo test -p kmidi-perf --test lab_allocator --no-run --message-format=json 2>/dev/null; } \
+# The workspace's own test build (what `cargo test --workspace` compiles,
+# so nothing new in CI): building with `-p` would resolve the dependencies'
+# features for one package and compile them all again.
+bins=$(cargo test --workspace --no-run --message-format=json 2>/dev/null \
   | python3 -c 'import sys, json
+wanted = {("kmidi-dsp", "ring_buffer"), ("kmidi-dsp", "zero_alloc"), ("kmidi-perf", "lab_allocator")}
 for line in sys.stdin:
     try: m = json.loads(line)
     except ValueError: continue
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["test"]:
+    if m.get("reason") != "compiler-artifact" or not m.get("executable") or m["target"]["kind"] != ["test"]:
+        continue
+    package = m["package_id"].rsplit("#", 1)[-1].split("@")[0]
+    if (package, m["target"]["name"]) in wanted:
         print(m["executable"])')
-[ -n "$bins" ] || { echo "memcheck.sh: no test binaries were built" >&2; exit 1; }
+[ "$(wc -w <<<"$bins")" -eq 3 ] || {
+  echo "memcheck.sh: expected 3 test binaries (kmidi-dsp ring_buffer, zero_alloc; kmidi-perf lab_allocator), found: ${bins:-none}" >&2
+  exit 1
+}
 for bin in $bins; do
   echo "== valgrind memcheck: $(basename "$bin")"
   valgrind --quiet --error-exitcode=1 --leak-check=full --show-possibly-lost=no --errors-for-leak-kinds=definite \
