@@ -649,6 +649,21 @@ def score(cases):
         results[f"key.agreement.{timbre}"] = float(np.mean(agree))
         results[f"key.mirex.{timbre}"] = float(np.mean(weighted))
 
+    # What an output that follows the sonorities can reach against the beat
+    # reference at best: the written notes' own sonorities, scored against
+    # it (no audio; once per piece, whatever the timbre).
+    pieces = {c["piece"].name: c["piece"] for c in harmonic}
+    if pieces:
+        items = []
+        for piece in pieces.values():
+            si, sl = sonority_reference(piece)
+            ri, rl = beat_reference(piece)
+            written = {"chords": [{"start_s": a, "end_s": b, "label": lab}
+                                  for (a, b), lab in zip(si.tolist(), sl)]}
+            dur, comps = chord_comparisons(ri, rl, written)
+            items.append((dur, comps["majmin"]))
+        results["chords.beat_ceiling.majmin"] = pooled(items)
+
     # Onsets.
     onset_groups = {
         "drums": [c for c in cases if c["group"] == "drums_drums"],
