@@ -23,7 +23,11 @@
 //! * **beats**: dynamic programming over the onset envelope at the whole
 //!   file's tempo, following a tempo curve over 8 s windows only where it
 //!   hears a real change ([`beat_tempo`]); none in a silent lead-in or
-//!   tail.
+//!   tail;
+//! * **beat chords**: one chord per beat, as a lead sheet gives it
+//!   ([`beat_chords`]): the beat grid phased on the chord changes
+//!   ([`beat_grid_offset_s`]), each beat labelled with the chord that
+//!   sounds longest in it, its start weighing more than its end.
 //!
 //! [`Analysis`] writes itself as mir_eval `.lab` files; `kmidi-perf analyze`
 //! writes those and JSON.
@@ -134,6 +138,14 @@ pub struct Analysis {
     pub tempo_curve: Vec<TempoPoint>,
     /// Beat times, seconds.
     pub beats_s: Vec<f64>,
+    /// One chord per beat ([`beat_chords`]), on the beats moved by
+    /// [`Analysis::beat_chord_offset_s`]; before the first beat and after
+    /// the last, the chord segments as they are.
+    pub beat_chords: Vec<ChordSegment>,
+    /// How far the beat grid of [`Analysis::beat_chords`] lies from
+    /// [`Analysis::beats_s`], seconds ([`beat_grid_offset_s`]; negative is
+    /// earlier).
+    pub beat_chord_offset_s: f64,
     /// Seconds per envelope value (the onset detector's hop).
     pub envelope_hop_s: f64,
     /// The time of the first envelope value, seconds (each value belongs
@@ -178,6 +190,184 @@ fn segments_from(
         });
     }
     segments
+}
+
+/// How much more a beat's start counts than its end when [`beat_chords`]
+/// picks the beat's chord: the weight of each instant falls linearly from
+/// `1 + BEAT_START_EMPHASIS` at the beat to `1 - BEAT_START_EMPHASIS` at
+/// the next one, so the start counts twice as much as the end. In
+/// common-practice harmony a chord is struck on the beat and passing notes
+/// follow it, so where two chords share a beat about evenly, the first is
+/// the beat's harmony.
+pub const BEAT_START_EMPHASIS: f64 = 1.0 / 3.0;
+
+/// How close a chord change must lie to a beat, as a fraction of the beat
+/// period, for [`beat_grid_offset_s`] to take it as that beat's change.
+pub const BEAT_CHANGE_MATCH: f64 = 0.15;
+
+/// The fewest beats with a change near them from which
+/// [`beat_grid_offset_s`] measures an offset (below it, none: 0).
+pub const MIN_BEAT_CHANGE_MATCHES: usize = 4;
+
+/// The median of non-empty `values` (sorted in place).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// How far the chord changes lie from the beats, seconds: the median, over
+/// the beats that have a change within [`BEAT_CHANGE_MATCH`] of the median
+/// beat period, of the change's time less the beat's (0 from fewer than
+/// [`MIN_BEAT_CHANGE_MATCHES`] such beats).
+///
+/// The beat tracker puts a beat at the peak of the onset envelope, while the
+/// chord detector dates a change at the rise of its novelty; the difference
+/// is the instrument's attack (about 20 ms on piano, 40 ms on organ) and the
+/// two detectors' conventions. Moving the beats by this offset puts the
+/// boundaries of [`beat_chords`] where the harmony changes.
+pub fn beat_grid_offset_s(beats_s: &[f64], chords: &[ChordSegment]) -> f64 {
+    if beats_s.len() < 2 || chords.len() < 2 {
+        return 0.0;
+    }
+    let mut periods: Vec<f64> = beats_s.windows(2).map(|w| w[1] - w[0]).collect();
+    let reach = BEAT_CHANGE_MATCH * median(&mut periods);
+    let changes: Vec<f64> = chords[1..].iter().map(|c| c.start_s).collect();
+    let mut offsets: Vec<f64> = beats_s
+        .iter()
+        .filter_map(|&beat| {
+            let i = changes.partition_point(|&t| t < beat);
+            let after = changes.get(i).map(|&t| t - beat);
+            let before = i.checked_sub(1).map(|j| changes[j] - beat);
+            [after, before]
+                .into_iter()
+                .flatten()
+                .min_by(|a, b| a.abs().total_cmp(&b.abs()))
+                .filter(|d| d.abs() < reach)
+        })
+        .collect();
+    if offsets.len() < MIN_BEAT_CHANGE_MATCHES {
+        return 0.0;
+    }
+    median(&mut offsets)
+}
+
+/// One chord per beat from chord segments and beat times (seconds,
+/// increasing): each span from a beat to the next is labelled with the
+/// chord that weighs most in it. A segment weighs its time in the span,
+/// each instant weighted by [`BEAT_START_EMPHASIS`], times the detector's
+/// confidence in it, so that a brief uncertain reading does not outvote
+/// a sure one (where every confidence is 0, time alone decides). The
+/// beat's confidence is its chord's share of that weight. Before the
+/// first beat and after the last, the segments are kept as they are
+/// (clipped at the beat); with fewer than two beats inside the segments,
+/// the segments are returned unchanged.
+///
+/// ```
+/// use kmidi_engine::analyze::{beat_chords, ChordSegment};
+/// let seg = |start_s: f64, end_s: f64, label: &str| ChordSegment {
+///     start_s, end_s, label: label.into(), confidence: 0.9,
+/// };
+/// // C for the first beat and a half, then a passing G, then F.
+/// let chords = [seg(0.0, 1.5, "C:maj"), seg(1.5, 2.0, "G:maj"), seg(2.0, 3.0, "F:maj")];
+/// let beats = beat_chords(&chords, &[0.0, 1.0, 2.0, 3.0]);
+/// let labels: Vec<&str> = beats.iter().map(|c| c.label.as_str()).collect();
+/// assert_eq!(labels, ["C:maj", "C:maj", "F:maj"]);
+/// ```
+pub fn beat_chords(chords: &[ChordSegment], beats_s: &[f64]) -> Vec<ChordSegment> {
+    let (Some(first), Some(last)) = (chords.first(), chords.last()) else {
+        return Vec::new();
+    };
+    let (start, end) = (first.start_s, last.end_s);
+    let beats: Vec<f64> = beats_s
+        .iter()
+        .copied()
+        .filter(|&b| b >= start && b <= end)
+        .collect();
+    let (Some(&first_beat), Some(&last_beat)) = (beats.first(), beats.last()) else {
+        return chords.to_vec();
+    };
+    if beats.len() < 2 {
+        return chords.to_vec();
+    }
+    let mut out: Vec<ChordSegment> = chords
+        .iter()
+        .filter(|c| c.start_s < first_beat)
+        .map(|c| ChordSegment {
+            end_s: c.end_s.min(first_beat),
+            ..c.clone()
+        })
+        .collect();
+    // (label, weight with the confidence, weight of time alone).
+    let mut weights: Vec<(&str, f64, f64)> = Vec::new();
+    for span in beats.windows(2) {
+        let (a, b) = (span[0], span[1]);
+        let length = b - a;
+        if length <= 0.0 {
+            continue;
+        }
+        weights.clear();
+        let first_chord = chords.partition_point(|c| c.end_s <= a);
+        for c in chords[first_chord..].iter().take_while(|c| c.start_s < b) {
+            let (u0, u1) = (
+                (c.start_s.max(a) - a) / length,
+                (c.end_s.min(b) - a) / length,
+            );
+            if u1 <= u0 {
+                continue;
+            }
+            // The integral of 1 + e(1 - 2u) from u0 to u1.
+            let e = BEAT_START_EMPHASIS;
+            let time = (u1 - u0) * (1.0 + e) - e * (u1 * u1 - u0 * u0);
+            let confidence = if c.confidence.is_finite() {
+                c.confidence.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let sure = time * f64::from(confidence);
+            match weights.iter_mut().find(|(l, _, _)| *l == c.label) {
+                Some((_, w, t)) => {
+                    *w += sure;
+                    *t += time;
+                }
+                None => weights.push((&c.label, sure, time)),
+            }
+        }
+        let total: f64 = weights.iter().map(|(_, w, _)| w).sum();
+        // The most weight, then the most time; ties go to the chord that
+        // came first.
+        let best = weights
+            .iter()
+            .fold(None::<&(&str, f64, f64)>, |best, x| match best {
+                Some(b) if (b.1, b.2) >= (x.1, x.2) => best,
+                _ => Some(x),
+            });
+        let (label, weight) = best.map_or(("N", 0.0), |&(l, w, _)| (l, w));
+        out.push(ChordSegment {
+            start_s: a,
+            end_s: b,
+            label: label.to_string(),
+            confidence: if total > 0.0 {
+                (weight / total) as f32
+            } else {
+                0.0
+            },
+        });
+    }
+    out.extend(
+        chords
+            .iter()
+            .filter(|c| c.end_s > last_beat)
+            .map(|c| ChordSegment {
+                start_s: c.start_s.max(last_beat),
+                ..c.clone()
+            }),
+    );
+    out
 }
 
 /// Analyses the WAV file at `path`.
@@ -300,6 +490,11 @@ pub fn analyze_wav(
     let window_half = onsets.window_frames() as f64 / 2.0;
     let hop_time = |i: usize| (((i as f64 + 1.0) * hop as f64) - window_half).max(0.0) / rate;
 
+    let beats_s: Vec<f64> = beats.into_iter().map(hop_time).collect();
+    let beat_chord_offset_s = beat_grid_offset_s(&beats_s, &segments);
+    let grid: Vec<f64> = beats_s.iter().map(|b| b + beat_chord_offset_s).collect();
+    let beat_chords = beat_chords(&segments, &grid);
+
     Ok(Analysis {
         sample_rate: info.sample_rate,
         duration_s,
@@ -318,7 +513,9 @@ pub fn analyze_wav(
                 strength: t.strength,
             })
             .collect(),
-        beats_s: beats.into_iter().map(hop_time).collect(),
+        beats_s,
+        beat_chords,
+        beat_chord_offset_s,
         envelope_hop_s: hop_s,
         envelope_start_s: hop_time(0),
         envelope: if config.keep_envelope {
@@ -329,13 +526,24 @@ pub fn analyze_wav(
     })
 }
 
+/// Chord segments as mir_eval `.lab` lines: `start end label`.
+fn lab_of(chords: &[ChordSegment]) -> String {
+    chords
+        .iter()
+        .map(|c| format!("{:.6}\t{:.6}\t{}\n", c.start_s, c.end_s, c.label))
+        .collect()
+}
+
 impl Analysis {
     /// Chord segments as a mir_eval `.lab` file: `start end label` per line.
     pub fn chords_lab(&self) -> String {
-        self.chords
-            .iter()
-            .map(|c| format!("{:.6}\t{:.6}\t{}\n", c.start_s, c.end_s, c.label))
-            .collect()
+        lab_of(&self.chords)
+    }
+
+    /// The beat chords ([`Analysis::beat_chords`]) as a mir_eval `.lab`
+    /// file.
+    pub fn beat_chords_lab(&self) -> String {
+        lab_of(&self.beat_chords)
     }
 
     /// The key as a mir_eval key file (one line), or empty if none.

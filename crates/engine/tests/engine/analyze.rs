@@ -1,7 +1,9 @@
 //! `analyze_wav` on a file it can check by construction: held triads over
 //! a click track at 120 BPM, and on files it must refuse.
 
-use kmidi_engine::analyze::{AnalysisConfig, analyze_wav};
+use kmidi_engine::analyze::{
+    AnalysisConfig, ChordSegment, analyze_wav, beat_chords, beat_grid_offset_s,
+};
 
 const RATE: u32 = 48_000;
 
@@ -91,6 +93,124 @@ fn finds_the_chords_the_beats_and_the_tempo() {
     // The .lab files are what mir_eval reads: one line per segment.
     assert_eq!(a.chords_lab().lines().count(), a.chords.len());
     assert_eq!(a.onsets_lab().lines().count(), a.onsets_s.len());
+    // One chord per beat, tiling the file, and each bar's chord on most of
+    // its beats.
+    assert_eq!(a.beat_chords.first().unwrap().start_s, 0.0);
+    assert!(a.beat_chords.windows(2).all(|w| w[0].end_s == w[1].start_s));
+    assert!((a.beat_chords.last().unwrap().end_s - a.duration_s).abs() < 1e-9);
+    assert!(
+        a.beat_chord_offset_s.abs() < 0.1,
+        "{}",
+        a.beat_chord_offset_s
+    );
+    let on_beats: Vec<&ChordSegment> = a
+        .beat_chords
+        .iter()
+        .filter(|c| {
+            a.beats_s
+                .iter()
+                .any(|b| (b + a.beat_chord_offset_s - c.start_s).abs() < 1e-9)
+        })
+        .collect();
+    assert!(on_beats.len() + 1 >= a.beats_s.len(), "{:?}", a.beat_chords);
+    let right = on_beats
+        .iter()
+        .filter(|c| {
+            let bar = ((c.start_s + 0.25) / 2.0).floor() as usize;
+            c.label == ["C:maj", "A:min", "F:maj", "G:maj"][bar.min(3)]
+        })
+        .count();
+    assert!(
+        right + 2 >= on_beats.len(),
+        "{right} of {}: {:?}",
+        on_beats.len(),
+        a.beat_chords
+    );
+    assert_eq!(a.beat_chords_lab().lines().count(), a.beat_chords.len());
+}
+
+fn segment(start_s: f64, end_s: f64, label: &str) -> ChordSegment {
+    ChordSegment {
+        start_s,
+        end_s,
+        label: label.into(),
+        confidence: 1.0,
+    }
+}
+
+#[test]
+fn a_beat_takes_the_chord_that_weighs_most_in_it_its_start_counting_more() {
+    let chords = [
+        segment(0.0, 0.3, "N"),
+        // Beat 1: C for 0.45 of it, then G for 0.55: C, struck on the
+        // beat, outweighs the longer passing G.
+        segment(0.3, 0.75, "C:maj"),
+        segment(0.75, 1.3, "G:maj"),
+        // Beat 2: A minor for two thirds of it, then D minor.
+        segment(1.3, 1.7, "A:min"),
+        // Beat 3: D minor for a fifth, then F for the rest.
+        segment(1.7, 2.0, "D:min"),
+        segment(2.0, 2.6, "F:maj"),
+    ];
+    let beats = beat_chords(&chords, &[0.3, 1.3, 1.9, 2.4]);
+    let got: Vec<(f64, f64, &str)> = beats
+        .iter()
+        .map(|c| (c.start_s, c.end_s, c.label.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (0.0, 0.3, "N"),
+            (0.3, 1.3, "C:maj"),
+            (1.3, 1.9, "A:min"),
+            (1.9, 2.4, "F:maj"),
+            (2.4, 2.6, "F:maj"),
+        ]
+    );
+    // The confidence is the winner's share of the beat's weight (weights
+    // fall from 4/3 at the beat to 2/3 at the next): C holds
+    // 0.45 * 4/3 - 0.45^2 / 3 = 0.5325, F 1 - (0.2 * 4/3 - 0.2^2 / 3).
+    assert!((beats[1].confidence - 0.5325).abs() < 1e-4, "{beats:?}");
+    assert!((beats[3].confidence - 0.746_67).abs() < 1e-4, "{beats:?}");
+    // A sure reading outweighs a longer unsure one; with no confidence at
+    // all, time decides.
+    let unsure = |confidence_of_g: f32, confidence_of_c: f32| {
+        let mut g = segment(0.0, 0.6, "G:maj");
+        g.confidence = confidence_of_g;
+        let mut c = segment(0.6, 1.0, "C:maj");
+        c.confidence = confidence_of_c;
+        beat_chords(&[g, c], &[0.0, 1.0])[0].label.clone()
+    };
+    assert_eq!(unsure(0.3, 0.9), "C:maj");
+    assert_eq!(unsure(0.9, 0.9), "G:maj");
+    assert_eq!(unsure(0.0, 0.0), "G:maj");
+    assert_eq!(unsure(f32::NAN, 0.5), "C:maj");
+    // With fewer than two beats inside the segments, nothing changes.
+    assert_eq!(beat_chords(&chords, &[1.0]), chords.to_vec());
+    assert_eq!(beat_chords(&chords, &[5.0, 6.0]), chords.to_vec());
+    assert!(beat_chords(&[], &[0.0, 1.0]).is_empty());
+}
+
+#[test]
+fn the_beat_grid_moves_onto_the_chord_changes() {
+    // Changes every beat, each 30 ms before the tracked beat.
+    let beats: Vec<f64> = (0..12).map(|i| 0.03 + i as f64 * 0.5).collect();
+    let chords: Vec<ChordSegment> = (0..12)
+        .map(|i| {
+            segment(
+                i as f64 * 0.5,
+                (i + 1) as f64 * 0.5,
+                ["C:maj", "G:maj"][i % 2],
+            )
+        })
+        .collect();
+    assert!((beat_grid_offset_s(&beats, &chords) + 0.03).abs() < 1e-9);
+    // Changes far from every beat (on the off-beats) give no offset.
+    let off: Vec<f64> = beats.iter().map(|b| b + 0.25).collect();
+    assert_eq!(beat_grid_offset_s(&off, &chords), 0.0);
+    // Too few beats or changes: none.
+    assert_eq!(beat_grid_offset_s(&beats[..1], &chords), 0.0);
+    assert_eq!(beat_grid_offset_s(&beats, &chords[..1]), 0.0);
 }
 
 #[test]

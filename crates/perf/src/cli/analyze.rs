@@ -71,6 +71,7 @@ pub fn execute(args: &AnalyzeArgs) -> Result<ExitCode, PerfError> {
     for (suffix, text) in [
         ("json", json + "\n"),
         ("chords.lab", a.chords_lab()),
+        ("beat_chords.lab", a.beat_chords_lab()),
         ("key.lab", a.key_lab()),
         ("onsets.lab", a.onsets_lab()),
         ("beats.lab", a.beats_lab()),
