@@ -25,6 +25,7 @@ sonority's root and quality), never from kmidi.
 """
 import argparse
 import datetime
+import functools
 import hashlib
 import json
 import math
@@ -306,6 +307,9 @@ def label_of(keys):
     return label
 
 
+# The references are computed once per piece (the cache is keyed by the
+# piece object) and shared by every timbre, metric and lag that scores it.
+@functools.cache
 def sonority_reference(piece):
     """One segment per change of the sounding notes."""
     bounds = sorted({round(n[0], 6) for n in piece.notes} | {round(n[1], 6) for n in piece.notes})
@@ -322,6 +326,7 @@ def sonority_reference(piece):
     return np.array(ints), labels
 
 
+@functools.cache
 def beat_reference(piece):
     """One segment per beat: the sonority that sounds longest in it."""
     s_ints, s_labels = sonority_reference(piece)
@@ -600,11 +605,16 @@ def score(cases):
         group = [c for c in harmonic if c["timbre"] == timbre]
         if not group:
             continue
-        for refname, ref_fn in [("sonority", sonority_reference), ("beat", beat_reference)]:
+        # The chord segments against both references, and the analysis's
+        # one-chord-per-beat output (`beat_chords`) against the beat
+        # reference: that is the output the beat target is for.
+        for refname, ref_fn, output in [("sonority", sonority_reference, "chords"),
+                                        ("beat", beat_reference, "beat_chords"),
+                                        ("beat_segments", beat_reference, "chords")]:
             items = {m: [] for m in CHORD_METRICS}
             for c in group:
                 ri, rl = ref_fn(c["piece"])
-                dur, comps = chord_comparisons(ri, rl, c["est"])
+                dur, comps = chord_comparisons(ri, rl, {"chords": c["est"][output]})
                 for m in CHORD_METRICS:
                     items[m].append((dur, comps[m]))
             for m in CHORD_METRICS:

@@ -94,6 +94,11 @@ def render_markdown(doc, details, targets):
       "(chord root/majmin/thirds/sevenths/mirex, key with MIREX weighting, onset F "
       "at ±50 ms, beat F/CMLt/AMLt/P-score). Roman numerals are held against "
       "music21 and the human analyses it bundles.\n")
+    w("Chords against the per-beat reference (each beat of the score labelled with "
+      "the sonority sounding longest in it): `chords.beat` scores `analyze`'s "
+      "one-chord-per-beat output (`beat_chords`, on its own tracked beats), "
+      "`chords.beat_segments` its chord segments, and `chords.beat_ceiling` the "
+      "written notes' own sonorities, the best any segment output could do.\n")
     w("## Targets\n")
     w("| target | timbre / material | measured | target | met |")
     w("|---|---|---|---|---|")
