@@ -288,12 +288,9 @@ pub fn beat_chords(chords: &[ChordSegment], beats_s: &[f64]) -> Vec<ChordSegment
         .copied()
         .filter(|&b| b >= start && b <= end)
         .collect();
-    let (Some(&first_beat), Some(&last_beat)) = (beats.first(), beats.last()) else {
+    let [first_beat, .., last_beat] = beats[..] else {
         return chords.to_vec();
     };
-    if beats.len() < 2 {
-        return chords.to_vec();
-    }
     let mut out: Vec<ChordSegment> = chords
         .iter()
         .filter(|c| c.start_s < first_beat)
