@@ -12,7 +12,9 @@ use crate::common;
 use common::{Rng, Segment, Wavetable, render, run};
 use kmidi_dsp::{Processor, StreamSpec};
 use kmidi_harmony::chord::ChordKind;
-use kmidi_harmony::detect::{ChordDetector, ChordLabel, DETECTED_KINDS, DetectorConfig};
+use kmidi_harmony::detect::{
+    ChordDetector, ChordLabel, DETECTED_KINDS, DetectorConfig, SEVENTH_COMPLETIONS,
+};
 use kmidi_harmony::key::{Key, Mode};
 use kmidi_harmony::pitch::PitchClass;
 use kmidi_harmony::progression::{Progression, VoiceLeader};
@@ -383,4 +385,76 @@ fn key_is_right_on_90_percent_of_progressions_in_24_keys() {
         share * 100.0
     );
     assert!(share >= 0.9, "key right on {right}/{total}: {wrong:?}");
+}
+
+/// Notes (MIDI number, amplitude) of six partials at 1/h, summed.
+fn weighted_chord(notes: &[(f32, f32)], seconds: f32) -> Vec<f32> {
+    let n = (seconds * SR) as usize;
+    (0..n)
+        .map(|i| {
+            let t = i as f32 / SR;
+            notes
+                .iter()
+                .map(|&(midi, amp)| {
+                    let f = 440.0 * 2f32.powf((midi - 69.0) / 12.0);
+                    (1..=6)
+                        .map(|h| (std::f32::consts::TAU * f * h as f32 * t).sin() / h as f32)
+                        .sum::<f32>()
+                        * amp
+                        * 0.05
+                })
+                .sum()
+        })
+        .collect()
+}
+
+/// The label held at the end of `signal`.
+fn final_label(signal: &[f32]) -> Option<(u8, ChordKind)> {
+    let mut det = ChordDetector::new(DetectorConfig::default());
+    det.prepare(&StreamSpec::new(SR as f64, 512, 1).unwrap())
+        .unwrap();
+    let mut last = None;
+    run(&mut det, signal, 512, |d, _| {
+        last = d.current().label.map(|l| (l.root.semitones(), l.kind))
+    });
+    last
+}
+
+/// A seventh chord in inversion whose root sounds at 40% of its other
+/// tones (a piano's root, struck first and decaying) is read as the
+/// seventh chord; before `SEVENTH_COMPLETIONS`, the triad of its upper
+/// tones won up to 50% (E7 over G# as G#dim). A root at 10% is too weak
+/// to be more than a partial or a lingering note: the triad stays.
+#[test]
+fn a_weak_root_under_a_triad_makes_the_seventh_chord() {
+    let e7_over_g_sharp = |root: f32| [(56.0, 1.0), (59.0, 1.0), (62.0, 1.0), (64.0, root)];
+    let em7_over_g = |root: f32| [(55.0, 1.0), (59.0, 1.0), (62.0, 1.0), (64.0, root)];
+    assert_eq!(
+        final_label(&weighted_chord(&e7_over_g_sharp(0.4), 1.0)),
+        Some((4, ChordKind::Dominant7))
+    );
+    assert_eq!(
+        final_label(&weighted_chord(&em7_over_g(0.4), 1.0)),
+        Some((4, ChordKind::Minor7))
+    );
+    assert_eq!(
+        final_label(&weighted_chord(&e7_over_g_sharp(0.1), 1.0)),
+        Some((8, ChordKind::Diminished))
+    );
+    assert_eq!(
+        final_label(&weighted_chord(&em7_over_g(0.1), 1.0)),
+        Some((7, ChordKind::Major))
+    );
+}
+
+/// The completions name what they say: each triad plus the root below
+/// it is the seventh chord's set of pitch classes.
+#[test]
+fn seventh_completions_are_the_seventh_chords_sets() {
+    for (triad, tones, below, seventh) in SEVENTH_COMPLETIONS {
+        let triad_mask: u16 = tones.iter().map(|t| 1 << t).sum();
+        assert_eq!(triad_mask, triad.interval_mask(), "{triad:?}");
+        let seventh_from_triad = (triad_mask << below | 1) & 0xfff;
+        assert_eq!(seventh_from_triad, seventh.interval_mask(), "{seventh:?}");
+    }
 }
