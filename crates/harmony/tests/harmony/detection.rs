@@ -429,22 +429,15 @@ fn final_label(signal: &[f32]) -> Option<(u8, ChordKind)> {
 fn a_weak_root_under_a_triad_makes_the_seventh_chord() {
     let e7_over_g_sharp = |root: f32| [(56.0, 1.0), (59.0, 1.0), (62.0, 1.0), (64.0, root)];
     let em7_over_g = |root: f32| [(55.0, 1.0), (59.0, 1.0), (62.0, 1.0), (64.0, root)];
-    assert_eq!(
-        final_label(&weighted_chord(&e7_over_g_sharp(0.4), 1.0)),
-        Some((4, ChordKind::Dominant7))
-    );
-    assert_eq!(
-        final_label(&weighted_chord(&em7_over_g(0.4), 1.0)),
-        Some((4, ChordKind::Minor7))
-    );
-    assert_eq!(
-        final_label(&weighted_chord(&e7_over_g_sharp(0.1), 1.0)),
-        Some((8, ChordKind::Diminished))
-    );
-    assert_eq!(
-        final_label(&weighted_chord(&em7_over_g(0.1), 1.0)),
-        Some((7, ChordKind::Major))
-    );
+    for (notes, want) in [
+        (e7_over_g_sharp(0.4), (4, ChordKind::Dominant7)),
+        (em7_over_g(0.4), (4, ChordKind::Minor7)),
+        (e7_over_g_sharp(0.1), (8, ChordKind::Diminished)),
+        (em7_over_g(0.1), (7, ChordKind::Major)),
+    ] {
+        let got = final_label(&weighted_chord(&notes, 1.0));
+        assert_eq!(got, Some(want), "{notes:?}");
+    }
 }
 
 /// The completions name what they say: each triad plus the root below
@@ -456,5 +449,24 @@ fn seventh_completions_are_the_seventh_chords_sets() {
         assert_eq!(triad_mask, triad.interval_mask(), "{triad:?}");
         let seventh_from_triad = (triad_mask << below | 1) & 0xfff;
         assert_eq!(seventh_from_triad, seventh.interval_mask(), "{seventh:?}");
+    }
+}
+
+/// A major triad whose third has decayed to half, beside a second or a
+/// fourth at the same level (the fifth's third or seventh partial
+/// outliving the third), stays major; before `IMITATED_KIND_MARGIN` it
+/// read as sus2 and sus4. A second or fourth above the third's level
+/// still makes the suspended chord.
+#[test]
+fn a_suspension_must_beat_the_triad_its_partials_imitate() {
+    for (added, level, want) in [
+        (62.0, 0.5, ChordKind::Major),
+        (65.0, 0.5, ChordKind::Major),
+        (62.0, 0.6, ChordKind::Sus2),
+        (65.0, 0.6, ChordKind::Sus4),
+    ] {
+        let c_major_with = [(60.0, 1.0), (added, level), (64.0, 0.5), (67.0, 1.0)];
+        let got = final_label(&weighted_chord(&c_major_with, 1.0));
+        assert_eq!(got, Some((0, want)), "{c_major_with:?}");
     }
 }
