@@ -1024,7 +1024,9 @@ fn seventh_completing(template: usize, smoothed: &[f32; 12], hop: &[f32; 12]) ->
         let triad_mean = tones.iter().map(|t| chroma[(root + t) % 12]).sum::<f32>() / 3.0;
         triad_mean > 0.0 && chroma[seventh_root] >= SEVENTH_ROOT_SHARE * triad_mean
     };
-    (holds_root(smoothed) && holds_root(hop)).then_some(())?;
+    if !(holds_root(smoothed) && holds_root(hop)) {
+        return None;
+    }
     let seventh_kind = DETECTED_KINDS.iter().position(|&k| k == seventh)?;
     Some(seventh_kind * 12 + seventh_root)
 }
