@@ -296,22 +296,48 @@ pub fn log_spaced_bands(
 /// assert_eq!(superflux_rise(&[0.0, 1.0, 1.0, 0.0, 0.5], &before), 0.5);
 /// ```
 pub fn superflux_rise(current: &[f32], reference: &[f32]) -> f32 {
+    rise_sums::<false>(current, reference).0
+}
+
+/// [`superflux_rise`] and the sum of the squared rises, in one pass. The
+/// two give how widely a rise is spread over the bins: `sum² / (bins ×
+/// squares)` is 1 when every bin rises alike (the noise of a drum hit) and
+/// `1 / bins` when one bin does (a single partial).
+///
+/// ```
+/// use kmidi_dsp::spectrum::superflux_rise_and_squares;
+/// let before = [0.0; 4];
+/// assert_eq!(superflux_rise_and_squares(&[1.0, 1.0, 0.0, 2.0], &before), (4.0, 6.0));
+/// ```
+pub fn superflux_rise_and_squares(current: &[f32], reference: &[f32]) -> (f32, f32) {
+    rise_sums::<true>(current, reference)
+}
+
+/// The rises summed (and, with `SQUARES`, their squares too).
+#[inline]
+fn rise_sums<const SQUARES: bool>(current: &[f32], reference: &[f32]) -> (f32, f32) {
     let bins = current.len().min(reference.len());
     let (current, reference) = (&current[..bins], &reference[..bins]);
     let rise = |c: f32, l: f32, m: f32, r: f32| (c - l.max(m).max(r)).max(0.0);
+    let square = |x: f32| if SQUARES { x * x } else { 0.0 };
     match bins {
-        0 => return 0.0,
-        1 => return rise(current[0], reference[0], reference[0], reference[0]),
+        0 => return (0.0, 0.0),
+        1 => {
+            let x = rise(current[0], reference[0], reference[0], reference[0]);
+            return (x, square(x));
+        }
         _ => {}
     }
     // The edge bins (their maximum has one neighbour), then the inner ones.
-    let mut novelty = rise(current[0], reference[0], reference[0], reference[1])
-        + rise(
-            current[bins - 1],
-            reference[bins - 2],
-            reference[bins - 1],
-            reference[bins - 1],
-        );
+    let first = rise(current[0], reference[0], reference[0], reference[1]);
+    let last = rise(
+        current[bins - 1],
+        reference[bins - 2],
+        reference[bins - 1],
+        reference[bins - 1],
+    );
+    let mut novelty = first + last;
+    let mut squares = square(first) + square(last);
     if bins > 2 {
         let (c, l, m, r) = (
             &current[1..bins - 1],
@@ -332,17 +358,23 @@ pub fn superflux_rise(current: &[f32], reference: &[f32]) -> f32 {
             rc.remainder(),
         );
         let mut lanes = [0.0f32; 8];
+        let mut square_lanes = [0.0f32; 8];
         for (((c8, l8), m8), r8) in cc.zip(lc).zip(mc).zip(rc) {
             for k in 0..8 {
-                lanes[k] += rise(c8[k], l8[k], m8[k], r8[k]);
+                let x = rise(c8[k], l8[k], m8[k], r8[k]);
+                lanes[k] += x;
+                square_lanes[k] += square(x);
             }
         }
         novelty += lanes.iter().sum::<f32>();
+        squares += square_lanes.iter().sum::<f32>();
         for (((&c1, &l1), &m1), &r1) in ct.iter().zip(lt).zip(mt).zip(rt) {
-            novelty += rise(c1, l1, m1, r1);
+            let x = rise(c1, l1, m1, r1);
+            novelty += x;
+            squares += square(x);
         }
     }
-    novelty
+    (novelty, squares)
 }
 
 #[cfg(test)]
@@ -383,6 +415,21 @@ mod tests {
             assert!(
                 (got - want).abs() <= 1e-5 * want.max(1.0),
                 "{bins} bins: {got} vs {want}"
+            );
+            let (sum, squares) = superflux_rise_and_squares(&current, &reference);
+            assert_eq!(sum.to_bits(), got.to_bits(), "{bins} bins");
+            let want_squares: f32 = (0..bins)
+                .map(|b: usize| {
+                    let lo = b.saturating_sub(1);
+                    let hi = (b + 1).min(bins - 1);
+                    let x =
+                        (current[b] - reference[lo].max(reference[b]).max(reference[hi])).max(0.0);
+                    x * x
+                })
+                .sum();
+            assert!(
+                (squares - want_squares).abs() <= 1e-4 * want_squares.max(1.0),
+                "{bins} bins: {squares} vs {want_squares}"
             );
         }
         // Nothing rises: no novelty.
