@@ -7,9 +7,15 @@
 //! linear interpolation, which resolves tempo far finer than one hop. A
 //! comb scores a tempo and its slower multiples nearly alike (every second
 //! or third beat is periodic too), so the metrical level is chosen by a
-//! prior: each comb score is weighted by a log-normal centred on 120 BPM
-//! with a standard deviation of one octave (as Ellis 2007 and librosa do),
-//! and the best weighted tempo wins.
+//! prior ([`TempoPrior`]): each comb score is weighted by a log-normal with
+//! a standard deviation of one octave, and the best weighted tempo wins.
+//! Its centre depends on the material. Music with a drum kit is heard at
+//! about 120 BPM, as Ellis (2007) and librosa centre theirs; music without
+//! one is centred on 100 BPM, because a chorale or a string quartet moving
+//! in eighths at 68 quarters per minute is otherwise read at 136. The
+//! onset detector's flux tells the two apart ([`Material`]): a kit's hats
+//! and cymbals rise in the bands above 9 kHz as much as anywhere, and its
+//! hits rise in every band at once, where pitched attacks rise in few.
 //!
 //! **Beats.** Dynamic programming as in Ellis (2007): each hop's score is its
 //! onset strength plus the best earlier score half a period to two periods
@@ -20,10 +26,10 @@
 //! file's tempo, unless a window hears a real change.
 //!
 //! ```
-//! use kmidi_groove::beat::{estimate_tempo, track_beats};
+//! use kmidi_groove::beat::{TempoPrior, estimate_tempo, track_beats};
 //! // A pulse every 50 hops of 10 ms: 120 BPM.
 //! let env: Vec<f32> = (0..1000).map(|i| if i % 50 == 0 { 1.0 } else { 0.0 }).collect();
-//! let t = estimate_tempo(&env, 0.01).unwrap();
+//! let t = estimate_tempo(&env, 0.01, TempoPrior::DRUM_KIT).unwrap();
 //! assert!((t.bpm - 120.0).abs() < 0.5, "{}", t.bpm);
 //! let beats = track_beats(&env, 0.01, t.bpm);
 //! assert!(beats.windows(2).all(|w| w[1] - w[0] == 50));
@@ -39,10 +45,127 @@ pub struct TempoEstimate {
     pub strength: f64,
 }
 
-/// The centre of the tempo prior, BPM.
-const PRIOR_BPM: f64 = 120.0;
-/// Its width: the standard deviation of log2(tempo), octaves.
-const PRIOR_OCTAVES: f64 = 1.0;
+/// A log-normal prior over tempi, which picks the metrical level among the
+/// tempi a comb scores alike (a tempo, its half and its double). With a
+/// centre or width that is not a positive finite number,
+/// [`estimate_tempo`] gives no tempo.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TempoPrior {
+    /// The most likely tempo, BPM.
+    pub centre_bpm: f64,
+    /// The standard deviation of log2(tempo), octaves.
+    pub octaves: f64,
+}
+
+impl TempoPrior {
+    /// For music with a drum kit: 120 BPM, one octave (Ellis 2007,
+    /// librosa's `beat_track`).
+    pub const DRUM_KIT: Self = Self {
+        centre_bpm: 120.0,
+        octaves: 1.0,
+    };
+    /// For pitched instruments alone: 100 BPM, one octave. Chorales and
+    /// quartets that move in eighths under a slow quarter are heard at the
+    /// quarter.
+    pub const PITCHED: Self = Self {
+        centre_bpm: 100.0,
+        octaves: 1.0,
+    };
+    /// The prior for material with or without a drum kit
+    /// ([`Material::has_drum_kit`]).
+    ///
+    /// ```
+    /// use kmidi_groove::beat::{Material, TempoPrior};
+    /// let kit = Material { broadband_share: 0.9, rise_spread: 0.6 };
+    /// assert_eq!(TempoPrior::for_material(kit), TempoPrior::DRUM_KIT);
+    /// let piano = Material { broadband_share: 0.2, rise_spread: 0.4 };
+    /// assert_eq!(TempoPrior::for_material(piano), TempoPrior::PITCHED);
+    /// ```
+    pub fn for_material(material: Material) -> Self {
+        if material.has_drum_kit() {
+            Self::DRUM_KIT
+        } else {
+            Self::PITCHED
+        }
+    }
+
+    /// The prior's weight of `bpm` (1 at the centre).
+    fn weight(&self, bpm: f64) -> f64 {
+        debug_assert!(self.is_valid());
+        let octaves = (bpm / self.centre_bpm).log2() / self.octaves;
+        (-0.5 * octaves * octaves).exp()
+    }
+
+    /// A positive finite centre and width.
+    fn is_valid(&self) -> bool {
+        [self.centre_bpm, self.octaves]
+            .iter()
+            .all(|x| x.is_finite() && *x > 0.0)
+    }
+}
+
+impl Default for TempoPrior {
+    /// [`TempoPrior::DRUM_KIT`], the field's usual prior.
+    fn default() -> Self {
+        Self::DRUM_KIT
+    }
+}
+
+/// What the onset flux says about the material: whether a drum kit
+/// plays, which picks the [`TempoPrior`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Material {
+    /// How much of the flux lies in the bands from 9 kHz up, per band, over
+    /// the average band ([`OnsetDetector::broadband_envelope_into`](
+    /// crate::onset::OnsetDetector::broadband_envelope_into)): about 1 for
+    /// the noise of hi-hats and cymbals, well under it for pitched attacks.
+    pub broadband_share: f64,
+    /// How evenly the flux rises over the bands, flux-weighted
+    /// ([`OnsetDetector::spread_envelope_into`](
+    /// crate::onset::OnsetDetector::spread_envelope_into)): high for drum
+    /// hits, which rise in every band at once, low for the partials of
+    /// pitched notes.
+    pub rise_spread: f64,
+}
+
+impl Material {
+    /// The [`broadband_share`](Self::broadband_share) from which the hats
+    /// and cymbals of a kit are heard. On FluidR3 renders, kits with them
+    /// (alone or in a band) measure 0.55 to 1.6; piano, organ and strings
+    /// 0.07 to 0.45.
+    pub const KIT_BROADBAND_SHARE: f64 = 0.5;
+    /// The [`rise_spread`](Self::rise_spread) from which drum hits are
+    /// heard. It catches the kits without hats or cymbals (kick, snare and
+    /// claves, alone or in a band: 0.58 to 0.73), which the broadband share
+    /// misses; piano, organ and strings measure 0.13 to 0.49.
+    pub const KIT_RISE_SPREAD: f64 = 0.53;
+
+    /// The material of an onset envelope, from the two rings that run hop
+    /// for hop beside it (the hops all three cover count). Silence is
+    /// material without a kit.
+    pub fn measure(envelope: &[f32], broadband: &[f32], spread: &[f32]) -> Self {
+        let n = envelope.len().min(broadband.len()).min(spread.len());
+        let whole: f64 = envelope[..n].iter().map(|&x| x as f64).sum();
+        let share = |ring: &[f32]| {
+            let part: f64 = ring[..n].iter().map(|&x| x as f64).sum();
+            if whole > 0.0 && part.is_finite() {
+                (part / whole).max(0.0)
+            } else {
+                0.0
+            }
+        };
+        Self {
+            broadband_share: share(broadband),
+            rise_spread: share(spread),
+        }
+    }
+
+    /// Whether a drum kit plays: its hats and cymbals or its hits are heard.
+    pub fn has_drum_kit(&self) -> bool {
+        self.broadband_share >= Self::KIT_BROADBAND_SHARE
+            || self.rise_spread >= Self::KIT_RISE_SPREAD
+    }
+}
 
 /// Slowest tempo considered.
 pub const MIN_BPM: f64 = 40.0;
@@ -84,10 +207,15 @@ fn interp(ac: &[f64], lag: f64) -> Option<f64> {
     Some(ac.get(i)? * (1.0 - f) + ac.get(i + 1)? * f)
 }
 
-/// The tempo of an onset envelope sampled every `hop_seconds`, or `None`
-/// if it is too short (under four periods of the slowest tempo) or flat.
-pub fn estimate_tempo(envelope: &[f32], hop_seconds: f64) -> Option<TempoEstimate> {
-    if !(hop_seconds.is_finite() && hop_seconds > 0.0) {
+/// The tempo of an onset envelope sampled every `hop_seconds`, its metrical
+/// level chosen by `prior`, or `None` if it is too short (under four periods
+/// of the slowest tempo) or flat.
+pub fn estimate_tempo(
+    envelope: &[f32],
+    hop_seconds: f64,
+    prior: TempoPrior,
+) -> Option<TempoEstimate> {
+    if !(hop_seconds.is_finite() && hop_seconds > 0.0 && prior.is_valid()) {
         return None;
     }
     let o = detrend(envelope, hop_seconds);
@@ -121,18 +249,13 @@ pub fn estimate_tempo(envelope: &[f32], hop_seconds: f64) -> Option<TempoEstimat
         .map(|i| comb(MIN_BPM + i as f64 * 0.05).unwrap_or(f64::MIN))
         .collect();
     // A comb scores a tempo and its slower multiples (T/2, T/3) nearly
-    // alike, so the choice between metrical levels is left to a prior over
-    // tempi, log-normal about PRIOR_BPM (as Ellis 2007 and librosa do).
-    let prior = |bpm: f64| {
-        let octaves = (bpm / PRIOR_BPM).log2() / PRIOR_OCTAVES;
-        (-0.5 * octaves * octaves).exp()
-    };
+    // alike, so the choice between metrical levels is left to the prior.
     let mut best: Option<(usize, f64)> = None;
     for (i, &sc) in scores.iter().enumerate() {
         if sc <= 0.0 {
             continue;
         }
-        let weighted = sc * prior(MIN_BPM + i as f64 * 0.05);
+        let weighted = sc * prior.weight(MIN_BPM + i as f64 * 0.05);
         if best.is_none_or(|(_, b)| weighted > b) {
             best = Some((i, weighted));
         }
@@ -317,13 +440,16 @@ fn trim_quiet_ends(beats: &mut Vec<usize>, envelope: &[f32], period_at: impl Fn(
 
 /// The tempo as it would be heard live: every `step_seconds`, the tempo of
 /// the last `window_seconds` of the envelope (or of what there is, once
-/// that covers two beats of the slowest tempo). Returns `(hop, estimate)`
-/// pairs, `hop` being the last hop of each window.
+/// that covers two beats of the slowest tempo), under `prior_at(end)`, the
+/// prior for the hops before `end` (the [`Material`] heard so far, say).
+/// Returns `(hop, estimate)` pairs, `hop` being the last hop of each
+/// window.
 pub fn tempo_curve(
     envelope: &[f32],
     hop_seconds: f64,
     window_seconds: f64,
     step_seconds: f64,
+    prior_at: impl Fn(usize) -> TempoPrior,
 ) -> Vec<(usize, TempoEstimate)> {
     if !(hop_seconds > 0.0 && window_seconds > 0.0 && step_seconds > 0.0) {
         return Vec::new();
@@ -334,7 +460,7 @@ pub fn tempo_curve(
     let mut end = step;
     while end <= envelope.len() {
         let start = end.saturating_sub(window);
-        if let Some(t) = estimate_tempo(&envelope[start..end], hop_seconds) {
+        if let Some(t) = estimate_tempo(&envelope[start..end], hop_seconds, prior_at(end)) {
             out.push((end - 1, t));
         }
         end += step;

@@ -14,13 +14,21 @@
 //! their input frame.
 //!
 //! The flux of every hop is also kept in a ring (12 s by default), which
-//! [`crate::beat`] uses for tempo and beat tracking.
+//! [`crate::beat`] uses for tempo and beat tracking. Beside it two more
+//! rings tell whether a drum kit plays ([`crate::beat::Material`], which
+//! picks the tempo prior): the flux of the bands from 9 kHz up, scaled to
+//! the whole band count ([`OnsetDetector::broadband_envelope_into`]), where
+//! hats and cymbals rise as much as anywhere; and the flux weighted by how
+//! evenly it rose over the bands ([`OnsetDetector::spread_envelope_into`]),
+//! as a drum hit rises everywhere at once.
 //!
 //! `process` makes no allocation, at any block size. NaN, infinite and
 //! denormal samples are read as silence.
 
 use kmidi_dsp::fastmath::fast_log2;
-use kmidi_dsp::spectrum::{PowerSpectrum, TriangularBand, log_spaced_bands, superflux_rise};
+use kmidi_dsp::spectrum::{
+    PowerSpectrum, TriangularBand, log_spaced_bands, superflux_rise, superflux_rise_and_squares,
+};
 use kmidi_dsp::{AudioBuffer, ConfigError, Processor, StreamSpec};
 
 const MAX_ONSETS: usize = 64;
@@ -49,6 +57,12 @@ const REFERENCE_FLOOR: f32 = 1e-5;
 /// Seconds for the loudness reference to fall by a factor of e after the
 /// music gets quieter.
 const REFERENCE_RELEASE_S: f32 = 10.0;
+
+/// Bands centred from here up count as broadband, Hz: where the noise of
+/// hi-hats and cymbals rises as strongly as a kit's low bands, and a
+/// pitched instrument's attack has little left (its partials up there are
+/// weak and few; a bright organ comes nearest).
+const BROADBAND_HZ: f32 = 9000.0;
 
 /// Settings of an [`OnsetDetector`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -135,8 +149,16 @@ pub struct OnsetDetector {
     last_onset_hop: Option<u64>,
     frames_seen: u64,
     envelope: Vec<f32>,
+    /// The flux of the bands from [`BROADBAND_HZ`] up, per hop, scaled by
+    /// all bands over those bands; written beside `envelope`.
+    broadband: Vec<f32>,
+    /// The flux per hop weighted by how evenly it is spread over the bands;
+    /// written beside `envelope`.
+    spread: Vec<f32>,
     envelope_pos: usize,
     envelope_len: usize,
+    /// The first band centred at or above [`BROADBAND_HZ`].
+    broadband_from: usize,
     onsets: Vec<Onset>,
     onsets_len: usize,
     pending: Option<(u64, f32, f32)>,
@@ -174,8 +196,11 @@ impl OnsetDetector {
             last_onset_hop: None,
             frames_seen: 0,
             envelope: Vec::new(),
+            broadband: Vec::new(),
+            spread: Vec::new(),
             envelope_pos: 0,
             envelope_len: 0,
+            broadband_from: 0,
             onsets: vec![
                 Onset {
                     frame: 0,
@@ -209,11 +234,39 @@ impl OnsetDetector {
     /// (resized). Call it off the audio thread: it allocates if `out` is
     /// too small. Returns the input frame of the hop after the last value.
     pub fn envelope_into(&self, out: &mut Vec<f32>) -> u64 {
+        self.ring_into(&self.envelope, out)
+    }
+
+    /// The broadband flux per hop, hop for hop beside
+    /// [`envelope_into`](Self::envelope_into)'s: the flux of the bands
+    /// centred from 9 kHz up, scaled by the number of all bands over theirs.
+    /// Its sum over the envelope's is the share hats and cymbals raise
+    /// toward 1 (noise rises in every band alike) and pitched music keeps
+    /// well below. All zeros where the bands stop under 9 kHz (sample rates
+    /// under 20 kHz). Allocates like `envelope_into`; returns the same
+    /// frame.
+    pub fn broadband_envelope_into(&self, out: &mut Vec<f32>) -> u64 {
+        self.ring_into(&self.broadband, out)
+    }
+
+    /// The flux per hop weighted by how evenly it rose over the bands, hop
+    /// for hop beside [`envelope_into`](Self::envelope_into)'s: each hop's
+    /// flux times `flux² / (bands × Σ rise²)`, which is 1 when every band
+    /// rose alike and `1 / bands` when one did. Its sum over the
+    /// envelope's is the spread a drum hit (a kick, a snare, claps) raises
+    /// toward 1 and the partials of pitched notes keep low. Allocates like
+    /// `envelope_into`; returns the same frame.
+    pub fn spread_envelope_into(&self, out: &mut Vec<f32>) -> u64 {
+        self.ring_into(&self.spread, out)
+    }
+
+    /// One of the hop rings, oldest first, into `out`.
+    fn ring_into(&self, ring: &[f32], out: &mut Vec<f32>) -> u64 {
         out.clear();
-        let n = self.envelope.len();
+        let n = ring.len();
         let start = (self.envelope_pos + n - self.envelope_len) % n.max(1);
         for i in 0..self.envelope_len {
-            out.push(self.envelope[(start + i) % n]);
+            out.push(ring[(start + i) % n]);
         }
         self.frames_seen - self.frames_seen % self.hop as u64
     }
@@ -252,7 +305,21 @@ impl OnsetDetector {
         let bands = self.current.len();
         let row = self.history_pos * bands;
         let reference = &self.history[row..row + bands];
-        let flux = superflux_rise(&self.current, reference);
+        let (flux, squares) = superflux_rise_and_squares(&self.current, reference);
+        // The flux times how evenly it is spread over the bands (1 when
+        // every band rises alike, 1/bands when one does).
+        let spread = if squares > 0.0 {
+            flux * flux * flux / (bands as f32 * squares)
+        } else {
+            0.0
+        };
+        let from = self.broadband_from;
+        let broadband = if from < bands {
+            superflux_rise(&self.current[from..], &reference[from..]) * bands as f32
+                / (bands - from) as f32
+        } else {
+            0.0
+        };
         self.history[row..row + bands].copy_from_slice(&self.current);
         self.history_pos = (self.history_pos + 1) % self.lag;
         self.hops += 1;
@@ -260,6 +327,8 @@ impl OnsetDetector {
         // Envelope for tempo tracking.
         let len = self.envelope.len();
         self.envelope[self.envelope_pos] = flux;
+        self.broadband[self.envelope_pos] = broadband;
+        self.spread[self.envelope_pos] = spread;
         self.envelope_pos = (self.envelope_pos + 1) % len;
         self.envelope_len = (self.envelope_len + 1).min(len);
         // Peak picking with one hop of look-ahead: decide the pending hop
@@ -324,6 +393,21 @@ impl Processor for OnsetDetector {
             (0.45 * sr).min(16_000.0),
         );
         let bands = self.filters.len();
+        let bin_hz = sr / self.fft_size as f32;
+        self.broadband_from = self
+            .filters
+            .iter()
+            .position(|f| {
+                // The centre is the bin of the largest weight.
+                let peak = f
+                    .weights
+                    .iter()
+                    .enumerate()
+                    .fold((0, f32::MIN), |m, (i, &w)| if w > m.1 { (i, w) } else { m })
+                    .0;
+                (f.start + peak) as f32 * bin_hz >= BROADBAND_HZ
+            })
+            .unwrap_or(bands);
         let hop_s = self.hop as f32 / sr;
         self.lag = ((LAG_S / hop_s).round() as usize).max(1);
         self.history = vec![0.0; self.lag * bands];
@@ -337,6 +421,8 @@ impl Processor for OnsetDetector {
         self.min_gap_hops = ((self.config.min_gap_ms / 1000.0 / hop_s).round() as u64).max(1);
         let env = ((self.config.envelope_seconds / hop_s).ceil() as usize).max(16);
         self.envelope = vec![0.0; env];
+        self.broadband = vec![0.0; env];
+        self.spread = vec![0.0; env];
         self.max_frames = spec.max_block_frames();
         self.max_channels = spec.channels();
         self.prepared = true;
@@ -400,6 +486,8 @@ impl Processor for OnsetDetector {
         self.last_onset_hop = None;
         self.frames_seen = 0;
         self.envelope.iter_mut().for_each(|x| *x = 0.0);
+        self.broadband.iter_mut().for_each(|x| *x = 0.0);
+        self.spread.iter_mut().for_each(|x| *x = 0.0);
         self.envelope_pos = 0;
         self.envelope_len = 0;
         self.onsets_len = 0;

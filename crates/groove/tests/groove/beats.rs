@@ -2,7 +2,9 @@
 //! nothing is played, and a windowed tempo taken at the whole file's
 //! metrical level.
 
-use kmidi_groove::beat::{at_metrical_level, beat_tempo, track_beats};
+use kmidi_groove::beat::{
+    Material, TempoPrior, at_metrical_level, beat_tempo, estimate_tempo, track_beats,
+};
 
 /// `lead` silent hops, then a pulse every `period` hops for `pulses`
 /// pulses, then `tail` hops of a faint decay (a reverb tail).
@@ -77,4 +79,76 @@ fn the_beat_follows_the_whole_files_tempo_unless_a_window_hears_a_change() {
     assert_eq!(beat_tempo(108.0, 100.0), 108.0);
     // Half of a window that heard 216: 108, followed at that level.
     assert_eq!(beat_tempo(216.0, 100.0), 108.0);
+}
+
+/// Eighth notes at 68 quarters per minute, 10 ms hops: every quarter at 1,
+/// the eighths between at `offbeat`.
+fn eighths_under_a_slow_quarter(offbeat: f32) -> Vec<f32> {
+    let eighth_hops = 60.0 / 136.0 / 0.01;
+    let mut env = vec![0.0f32; 3000];
+    for i in 0usize.. {
+        let at = (i as f64 * eighth_hops).round() as usize;
+        if at >= env.len() {
+            break;
+        }
+        env[at] = if i.is_multiple_of(2) { 1.0 } else { offbeat };
+    }
+    env
+}
+
+#[test]
+fn without_a_kit_the_eighths_under_a_slow_quarter_are_heard_at_the_quarter() {
+    // The quarters stand out, if not by much: the kit's prior still hears
+    // eighths (it did from an off-beat at 0.3), the pitched prior the
+    // quarter (up to 0.5).
+    let env = eighths_under_a_slow_quarter(0.4);
+    let bpm = |prior| estimate_tempo(&env, 0.01, prior).map(|t| t.bpm);
+    let kit = bpm(TempoPrior::DRUM_KIT).unwrap();
+    let pitched = bpm(TempoPrior::PITCHED).unwrap();
+    assert!((kit / 136.0 - 1.0).abs() < 0.01, "kit prior: {kit}");
+    assert!(
+        (pitched / 68.0 - 1.0).abs() < 0.01,
+        "pitched prior: {pitched}"
+    );
+    // Even eighths are eighths under either prior.
+    let even = eighths_under_a_slow_quarter(1.0);
+    let t = estimate_tempo(&even, 0.01, TempoPrior::PITCHED)
+        .unwrap()
+        .bpm;
+    assert!((t / 136.0 - 1.0).abs() < 0.01, "{t}");
+}
+
+#[test]
+fn a_kit_is_heard_by_its_cymbals_or_by_its_hits() {
+    let flux = [2.0f32; 100];
+    let ring = |v: f32| [v; 100];
+    // Hats and cymbals: the bands above 9 kHz rise like the rest.
+    let cymbals = Material::measure(&flux, &ring(1.8), &ring(0.8));
+    assert!((cymbals.broadband_share - 0.9).abs() < 1e-6, "{cymbals:?}");
+    assert!(cymbals.has_drum_kit());
+    // Kick, snare and claves: no cymbals, but every band rises at once.
+    let hits = Material::measure(&flux, &ring(0.4), &ring(1.3));
+    assert!(hits.has_drum_kit(), "{hits:?}");
+    // A piano: some hammer noise up high, its partials in few bands.
+    let piano = Material::measure(&flux, &ring(0.5), &ring(0.8));
+    assert!(!piano.has_drum_kit(), "{piano:?}");
+    assert_eq!(TempoPrior::for_material(piano), TempoPrior::PITCHED);
+    // Silence, NaN or rings of another length: no kit, no panic.
+    let silent = Material::measure(&[0.0; 10], &[0.0; 10], &[0.0; 10]);
+    assert_eq!((silent.broadband_share, silent.rise_spread), (0.0, 0.0));
+    assert!(!Material::measure(&flux, &[f32::NAN; 100], &[f32::NAN; 100]).has_drum_kit());
+    let short = Material::measure(&flux, &ring(1.8)[..10], &[]);
+    assert_eq!(short.broadband_share, 0.0);
+}
+
+#[test]
+fn a_prior_that_is_not_a_number_gives_no_tempo_and_no_panic() {
+    let env = eighths_under_a_slow_quarter(0.4);
+    for (centre_bpm, octaves) in [(f64::NAN, 1.0), (100.0, f64::NAN), (0.0, 1.0), (100.0, 0.0)] {
+        let prior = TempoPrior {
+            centre_bpm,
+            octaves,
+        };
+        assert_eq!(estimate_tempo(&env, 0.01, prior), None, "{prior:?}");
+    }
 }

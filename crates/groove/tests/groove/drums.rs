@@ -8,7 +8,7 @@
 //! one-to-one matching.
 
 use kmidi_dsp::{AudioBuffer, Processor, StreamSpec};
-use kmidi_groove::beat::{estimate_tempo, track_beats};
+use kmidi_groove::beat::{Material, TempoPrior, estimate_tempo, track_beats};
 use kmidi_groove::onset::{OnsetConfig, OnsetDetector};
 
 const SR: f64 = 48_000.0;
@@ -149,7 +149,9 @@ struct Result {
     beat_f: f64,
 }
 
-fn analyse(p: &Pattern, block: usize) -> Result {
+/// A detector with 30 s of envelope run over `audio` in blocks of `block`
+/// frames, and the onsets it found, seconds.
+fn detect(audio: &[f32], block: usize) -> (OnsetDetector, Vec<f64>) {
     let mut det = OnsetDetector::new(OnsetConfig {
         envelope_seconds: 30.0,
         ..OnsetConfig::default()
@@ -158,12 +160,26 @@ fn analyse(p: &Pattern, block: usize) -> Result {
         .unwrap();
     let mut buf = AudioBuffer::new(1, block);
     let mut found = Vec::new();
-    for chunk in p.audio.chunks(block) {
+    for chunk in audio.chunks(block) {
         buf.set_frames(chunk.len()).unwrap();
         buf.channel_mut(0).copy_from_slice(chunk);
         det.process(&mut buf);
         found.extend(det.onsets().iter().map(|o| o.frame as f64 / SR));
     }
+    (det, found)
+}
+
+/// The material the detector heard, from its three rings.
+fn material_of(det: &OnsetDetector) -> Material {
+    let (mut env, mut broadband, mut spread) = (Vec::new(), Vec::new(), Vec::new());
+    det.envelope_into(&mut env);
+    det.broadband_envelope_into(&mut broadband);
+    det.spread_envelope_into(&mut spread);
+    Material::measure(&env, &broadband, &spread)
+}
+
+fn analyse(p: &Pattern, block: usize) -> Result {
+    let (det, found) = detect(&p.audio, block);
     let onset_f = f_measure(&found, &p.onsets, 0.05);
     if std::env::var_os("KMIDI_DEBUG_ONSETS").is_some() {
         eprintln!("found {} truth {}", found.len(), p.onsets.len());
@@ -172,7 +188,11 @@ fn analyse(p: &Pattern, block: usize) -> Result {
     let end = det.envelope_into(&mut env);
     let hop = det.hop_frames() as f64;
     let hop_s = hop / SR;
-    let tempo = estimate_tempo(&env, hop_s).map_or(0.0, |t| t.bpm);
+    // Every pattern has a kit: heard at the kit's tempo prior.
+    let material = material_of(&det);
+    assert!(material.has_drum_kit(), "{material:?}");
+    let tempo =
+        estimate_tempo(&env, hop_s, TempoPrior::for_material(material)).map_or(0.0, |t| t.bpm);
     let start = end as f64 - env.len() as f64 * hop;
     let beats: Vec<f64> = track_beats(&env, hop_s, tempo)
         .iter()
@@ -299,4 +319,51 @@ fn silence_noise_and_bad_samples_give_no_onsets() {
     .prepare(&StreamSpec::new(48_000.0, 512, 1).unwrap())
     .unwrap_err();
     assert!(err.to_string().contains("threshold"), "{err}");
+}
+
+#[test]
+fn pitched_notes_in_eighths_are_not_a_kit() {
+    // Piano-like tones: eight partials falling 6 dB each, a 0.4 s decay,
+    // four-note chords on the quarters and single notes on the eighths
+    // between, at 68 quarters per minute, over the same noise as the drums.
+    let mut rng = Rng::new(7);
+    let seconds = 20.0;
+    let mut audio: Vec<f32> = (0..(seconds * SR) as usize)
+        .map(|_| 0.01 * rng.uniform())
+        .collect();
+    let eighth = 60.0 / 136.0;
+    let scale = [0, 2, 4, 5, 7, 9, 11];
+    let mut t = 0.5;
+    let mut n = 0usize;
+    while t < seconds - 1.0 {
+        let start = (t * SR) as usize;
+        let voices: &[usize] = if n.is_multiple_of(2) {
+            &[0, 2, 4, 7]
+        } else {
+            &[5]
+        };
+        for &v in voices {
+            let degree = (n * 3 + v) % 14;
+            let key = 48 + 12 * (degree / 7) + scale[degree % 7] + if v > 4 { 12 } else { 0 };
+            let f0 = 440.0 * 2f32.powf((key as f32 - 69.0) / 12.0);
+            for i in 0..(SR as usize).min(audio.len() - start) {
+                let s = i as f32 / SR as f32;
+                let env = (-s / 0.4).exp() * (1.0 - (-s / 0.003).exp());
+                let tone: f32 = (1..=8)
+                    .map(|k| 0.5f32.powi(k - 1) * (std::f32::consts::TAU * f0 * k as f32 * s).sin())
+                    .sum();
+                audio[start + i] += 0.08 * env * tone;
+            }
+        }
+        t += eighth;
+        n += 1;
+    }
+    let (det, found) = detect(&audio, 512);
+    assert!(found.len() > 20, "{} onsets", found.len());
+    let material = material_of(&det);
+    assert!(!material.has_drum_kit(), "{material:?}");
+    // A kit's hits over the same noise are a kit.
+    let kit = drums(120.0, 0.0, 10.0, 3);
+    let (det, _) = detect(&kit.audio, 512);
+    assert!(material_of(&det).has_drum_kit(), "{:?}", material_of(&det));
 }

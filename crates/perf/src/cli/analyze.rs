@@ -79,13 +79,18 @@ pub fn execute(args: &AnalyzeArgs) -> Result<ExitCode, PerfError> {
         write_atomic(&dir.join(format!("{stem}.{suffix}")), text.as_bytes())?;
     }
     println!(
-        "{}: {} chord segments, key {}, {} onsets, {} beats, tempo {} -> {}/{stem}.*",
+        "{}: {} chord segments, key {}, {} onsets, {} beats, tempo {} ({}) -> {}/{stem}.*",
         input.display(),
         a.chords.len(),
         a.key.as_deref().unwrap_or("none"),
         a.onsets_s.len(),
         a.beats_s.len(),
         a.tempo_bpm.map_or("none".into(), |t| format!("{t:.1} BPM")),
+        if a.material.drum_kit {
+            "drum kit heard"
+        } else {
+            "no drum kit heard"
+        },
         dir.display()
     );
     Ok(ExitCode::SUCCESS)
