@@ -723,6 +723,24 @@ def score(cases):
         score_rhythm(name, group, "est", "", results, details)
         if all("peer_librosa" in c for c in group):
             score_rhythm(name, group, "peer_librosa", "_librosa", results, details)
+    # Whether a drum kit is heard (it picks the tempo prior), against the
+    # scores: the MMA grooves have one, the chorales, quartets and piano
+    # pieces do not.
+    kit_groups = {
+        "kit": [c for c in cases if c["group"].startswith("drums")],
+        "no_kit": [c for c in cases if c["group"] in (
+            "chorale", "quartet", "piano_solo", "piano_accelerating", "piano_quiet")],
+    }
+    for name, group in kit_groups.items():
+        if not group:
+            continue
+        heard = [c["est"]["material"]["drum_kit"] == (name == "kit") for c in group]
+        results[f"tempo.drum_kit_heard.{name}"] = float(np.mean(heard))
+        details.setdefault("drum_kit", []).extend(
+            f"{c['piece'].name} {c['timbre']} ({name}): heard as {'a kit' if c['est']['material']['drum_kit'] else 'no kit'}"
+            f" (broadband share {c['est']['material']['broadband_share']:.3f}, rise spread "
+            f"{c['est']['material']['rise_spread']:.3f})"
+            for c, ok in zip(group, heard) if not ok)
     # Relock after a tempo step.
     for c in cases:
         if "step" in c["piece"].name and c["group"].startswith("drums"):

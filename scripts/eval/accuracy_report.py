@@ -170,6 +170,12 @@ def render_markdown(doc, details, targets):
               f"{cell(f'beats.cmlt.{g}')} | {cell(f'beats_librosa.cmlt.{g}')} | "
               f"{cell(f'beats.amlt.{g}')} | {cell(f'beats_librosa.amlt.{g}')} |")
         w("")
+    if "tempo.drum_kit_heard.kit" in m and "tempo.drum_kit_heard.no_kit" in m:
+        w("kmidi's tempo prior is centred on 120 BPM where it hears a drum kit and on "
+          "100 BPM where it does not (docs/ARCHITECTURE.md, Tempo). Heard as the scores "
+          f"have it: files with a kit {cell('tempo.drum_kit_heard.kit')}, files without "
+          f"{cell('tempo.drum_kit_heard.no_kit')} (the files heard otherwise are under "
+          "Details, `drum_kit`).\n")
     rn = doc.get("roman")
     if rn:
         r, a = rn["realize"], rn["analyze"]
