@@ -458,11 +458,12 @@ pub fn analyze_wav(
         // Append the hops this block completed.
         let end = onsets.envelope_into(&mut ring);
         let new = ((end - envelope_end) / hop) as usize;
-        envelope.extend_from_slice(&ring[ring.len() - new.min(ring.len())..]);
+        let newest = |ring: &[f32]| ring.len() - new.min(ring.len());
+        envelope.extend_from_slice(&ring[newest(&ring)..]);
         onsets.broadband_envelope_into(&mut ring);
-        broadband.extend_from_slice(&ring[ring.len() - new.min(ring.len())..]);
+        broadband.extend_from_slice(&ring[newest(&ring)..]);
         onsets.spread_envelope_into(&mut ring);
-        spread.extend_from_slice(&ring[ring.len() - new.min(ring.len())..]);
+        spread.extend_from_slice(&ring[newest(&ring)..]);
         envelope_end = end;
         if n < config.block_frames {
             break;

@@ -403,8 +403,8 @@ impl Processor for OnsetDetector {
                     .weights
                     .iter()
                     .enumerate()
-                    .fold((0, f32::MIN), |m, (i, &w)| if w > m.1 { (i, w) } else { m })
-                    .0;
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .map_or(0, |(i, _)| i);
                 (f.start + peak) as f32 * bin_hz >= BROADBAND_HZ
             })
             .unwrap_or(bands);
