@@ -18,8 +18,10 @@
 //!   window stretched to the file's length (a whole-file key, as music21
 //!   analyses a whole score; the live default forgets after 30 s);
 //! * **onsets**: as the onset detector reports them;
-//! * **tempo**: over the whole file, and as a curve the way it is heard
-//!   live (every 0.5 s, the last [`AnalysisConfig::tempo_window_s`]);
+//! * **tempo**: over the whole file (its period set by the onsets within
+//!   the comb's metrical level, [`refine_tempo_to_onsets`]), and as a
+//!   curve the way it is heard live (every 0.5 s, the last
+//!   [`AnalysisConfig::tempo_window_s`]);
 //! * **beats**: dynamic programming over the onset envelope at the whole
 //!   file's tempo, following a tempo curve over 8 s windows only where it
 //!   hears a real change ([`beat_tempo`]); none in a silent lead-in or
@@ -44,7 +46,8 @@ use std::path::Path;
 
 use kmidi_dsp::{AudioBuffer, Processor, StreamSpec};
 use kmidi_groove::beat::{
-    Material, TempoPrior, beat_tempo, estimate_tempo, tempo_curve, track_beats_varying,
+    Material, TempoEstimate, TempoPrior, beat_tempo, estimate_tempo, refine_tempo_to_onsets,
+    tempo_curve, track_beats_varying,
 };
 use kmidi_groove::onset::{OnsetConfig, OnsetDetector};
 use kmidi_harmony::detect::{ChordDetector, DetectorConfig};
@@ -487,7 +490,13 @@ pub fn analyze_wav(
     };
     let curve = tempo_curve(&envelope, hop_s, config.tempo_window_s, 0.5, heard_so_far);
     let prior = TempoPrior::for_material(material);
-    let tempo = estimate_tempo(&envelope, hop_s, prior);
+    let onsets_s: Vec<f64> = onset_frames.into_iter().map(seconds).collect();
+    // The comb picks the metrical level; the onsets, whose times the slow
+    // attacks of strings and organ do not stretch, set the period within it.
+    let tempo = estimate_tempo(&envelope, hop_s, prior).map(|t| TempoEstimate {
+        bpm: refine_tempo_to_onsets(t.bpm, &onsets_s),
+        ..t
+    });
     // The curve's tempo at each hop (its first point before the first one).
     // The beats follow a steadier curve than the live one: a longer window
     // keeps the tracker's period from wavering with every fill.
@@ -543,7 +552,7 @@ pub fn analyze_wav(
         chord_reporting_delay_s: seconds(chords.reporting_delay_frames() as u64),
         chords: segments,
         key: chords.key_estimate().map(|k| k.key.to_string()),
-        onsets_s: onset_frames.into_iter().map(seconds).collect(),
+        onsets_s,
         tempo_bpm: tempo.map(|t| t.bpm),
         material: MaterialReport {
             broadband_share: material.broadband_share,

@@ -3,7 +3,8 @@
 //! metrical level.
 
 use kmidi_groove::beat::{
-    Material, TempoPrior, at_metrical_level, beat_tempo, estimate_tempo, track_beats,
+    Material, TempoPrior, at_metrical_level, beat_tempo, estimate_tempo, refine_tempo_to_onsets,
+    track_beats,
 };
 
 /// `lead` silent hops, then a pulse every `period` hops for `pulses`
@@ -151,4 +152,61 @@ fn a_prior_that_is_not_a_number_gives_no_tempo_and_no_panic() {
         };
         assert_eq!(estimate_tempo(&env, 0.01, prior), None, "{prior:?}");
     }
+}
+
+/// Onset times (s) on a grid at `bpm`: at the listed fractions of each
+/// beat, for `beats` beats, each moved by up to `jitter_s` (a fixed
+/// pseudo-random sequence).
+fn onsets_on_grid(bpm: f64, fractions: &[f64], beats: usize, jitter_s: f64) -> Vec<f64> {
+    let period = 60.0 / bpm;
+    let mut state = 0x2545_f491_u32;
+    let mut out = Vec::new();
+    for b in 0..beats {
+        for f in fractions {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let unit = f64::from(state >> 8) / f64::from(1u32 << 24) * 2.0 - 1.0;
+            out.push(0.5 + (b as f64 + f) * period + unit * jitter_s);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_onsets_set_the_period_the_comb_misread_within_its_level() {
+    // Quarters and eighths, triplets, and sixteenths with a dotted figure,
+    // each with 10 ms of timing spread, read 3% slow or fast by the comb.
+    for (fractions, label) in [
+        (&[0.0, 0.5][..], "eighths"),
+        (&[0.0, 1.0 / 3.0, 2.0 / 3.0][..], "triplets"),
+        (&[0.0, 0.75][..], "dotted eighth and sixteenth"),
+    ] {
+        let onsets = onsets_on_grid(100.0, fractions, 60, 0.01);
+        for misread in [97.0, 103.0] {
+            let bpm = refine_tempo_to_onsets(misread, &onsets);
+            assert!((bpm - 100.0).abs() <= 0.1, "{label}, from {misread}: {bpm}");
+        }
+    }
+    // The level stays the comb's: half and double the onsets' beat rate
+    // are moved to exactly half and double it, never to the beat itself.
+    let quarters = onsets_on_grid(100.0, &[0.0], 60, 0.0);
+    assert!((refine_tempo_to_onsets(49.0, &quarters) - 50.0).abs() <= 0.05);
+    assert!((refine_tempo_to_onsets(204.0, &quarters) - 200.0).abs() <= 0.05);
+}
+
+#[test]
+fn too_few_onsets_or_a_tempo_that_is_not_a_number_leave_the_tempo_alone() {
+    let seven = onsets_on_grid(100.0, &[0.0], 7, 0.0);
+    assert_eq!(refine_tempo_to_onsets(97.0, &seven), 97.0);
+    assert_eq!(refine_tempo_to_onsets(97.0, &[]), 97.0);
+    // Onsets that are not numbers are not counted.
+    let mut eight = seven.clone();
+    eight.extend([f64::NAN, f64::INFINITY]);
+    assert_eq!(refine_tempo_to_onsets(97.0, &eight), 97.0);
+    eight.push(7.0 * 0.6 + 0.5);
+    assert!((refine_tempo_to_onsets(97.0, &eight) - 100.0).abs() <= 0.1);
+    let many = onsets_on_grid(100.0, &[0.0], 60, 0.0);
+    assert!(refine_tempo_to_onsets(f64::NAN, &many).is_nan());
+    assert_eq!(refine_tempo_to_onsets(f64::INFINITY, &many), f64::INFINITY);
+    assert_eq!(refine_tempo_to_onsets(0.0, &many), 0.0);
+    assert_eq!(refine_tempo_to_onsets(-90.0, &many), -90.0);
 }
