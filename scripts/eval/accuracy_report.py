@@ -153,7 +153,8 @@ def render_markdown(doc, details, targets):
               f"{cell(f'transcription.basic_pitch_python.note_f.onset_offset.{g}')} | "
               f"{cell(f'transcription.agreement_with_basic_pitch_python.{g}')} |")
         w("")
-    groups_b = [g for g in ("drums", "piano", "pitched") if f"beats_librosa.cmlt.{g}" in m]
+    groups_b = [g for g in ("drums", "piano", "pitched", "unseen", "unseen_piano")
+                if f"beats_librosa.cmlt.{g}" in m]
     if groups_b:
         w("## Tempo and beats beside librosa\n")
         w("The same rendered files through librosa 0.11.0's `beat.beat_track` with its "
@@ -176,6 +177,12 @@ def render_markdown(doc, details, targets):
           f"have it: files with a kit {cell('tempo.drum_kit_heard.kit')}, files without "
           f"{cell('tempo.drum_kit_heard.no_kit')} (the files heard otherwise are under "
           "Details, `drum_kit`).\n")
+    if "beats_librosa.cmlt.unseen" in m:
+        w("**Unseen material.** The rows `unseen` and `unseen_piano` are pieces added after "
+          "the tempo prior and the kit detector were set and never used to choose them "
+          "(accuracy.py, `UNSEEN_*`): 9 piano pieces, 10 quartet movements in three timbres "
+          "and 20 more chorales, one timbre each. Heard without a kit: "
+          f"{cell('tempo.drum_kit_heard.no_kit_unseen')}.\n")
     rn = doc.get("roman")
     if rn:
         r, a = rn["realize"], rn["analyze"]
