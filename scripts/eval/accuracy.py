@@ -458,20 +458,17 @@ def build_material(mode, work):
             wav = os.path.join(work, f"{p.name}.{timbre}.wav")
             cases.append(dict(group=group, timbre=timbre, piece=p, midi=mid, wav=wav, program=prog))
     # Solo piano (beats, tempo, onsets), one accelerating, one quiet.
-    piano = PIANO_PIECES if mode == "full" else PIANO_PIECES[:1]
-    for path, secs in piano:
-        s = corpus.parse(path)
-        p = score_piece(path.replace("/", "_"), s, metronome_qpm(s, path), limit_s=secs)
-        cases.append(dict(group="piano_solo", timbre="piano", piece=p,
-                          midi=os.path.join(work, p.name + ".mid"),
-                          wav=os.path.join(work, p.name + ".wav"), program=0))
+    piano = [("piano_solo", PIANO_PIECES if mode == "full" else PIANO_PIECES[:1])]
     if mode == "full":
-        for path, secs in UNSEEN_PIANO_PIECES:
+        piano.append(("unseen_piano", UNSEEN_PIANO_PIECES))
+    for group, paths in piano:
+        for path, secs in paths:
             s = corpus.parse(path)
             p = score_piece(path.replace("/", "_"), s, metronome_qpm(s, path), limit_s=secs)
-            cases.append(dict(group="unseen_piano", timbre="piano", piece=p,
+            cases.append(dict(group=group, timbre="piano", piece=p,
                               midi=os.path.join(work, p.name + ".mid"),
                               wav=os.path.join(work, p.name + ".wav"), program=0))
+    if mode == "full":
         unseen = [("unseen_quartet", score_piece(path.replace("/", "_"), s, metronome_qpm(s, path),
                                                  limit_s=45), list(TIMBRES))
                   for path, s in ((path, corpus.parse(path)) for path in UNSEEN_QUARTETS)]
