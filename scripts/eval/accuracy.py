@@ -121,6 +121,12 @@ UNSEEN_QUARTETS = [
 UNSEEN_CHORALES = (40, 60)
 
 
+def chorale_qpm(name):
+    """A chorale's tempo, quarters per minute: drawn per piece from the
+    range chorales are sung at."""
+    return round(seeded(name, 66, 96))
+
+
 def metronome_qpm(score, path):
     """The score's first metronome mark in quarters per minute, or a tempo
     fixed by its path when it has none."""
@@ -444,7 +450,7 @@ def build_material(mode, work):
     chorales = chorales[:UNSEEN_CHORALES[0]]
     pieces = []
     for name, s in chorales:
-        qpm = round(seeded(name, 66, 96))
+        qpm = chorale_qpm(name)
         limit = None if mode == "full" else 30
         pieces.append(("chorale", score_piece(name, s, qpm, limit_s=limit)))
     if mode == "full":
@@ -469,11 +475,14 @@ def build_material(mode, work):
                               midi=os.path.join(work, p.name + ".mid"),
                               wav=os.path.join(work, p.name + ".wav"), program=0))
     if mode == "full":
-        unseen = [("unseen_quartet", score_piece(path.replace("/", "_"), s, metronome_qpm(s, path),
-                                                 limit_s=45), list(TIMBRES))
-                  for path, s in ((path, corpus.parse(path)) for path in UNSEEN_QUARTETS)]
-        unseen += [("unseen_chorale", score_piece(name, s, round(seeded(name, 66, 96))),
-                    [list(TIMBRES)[i % len(TIMBRES)]]) for i, (name, s) in enumerate(unseen_chorales)]
+        unseen = []
+        for path in UNSEEN_QUARTETS:
+            s = corpus.parse(path)
+            p = score_piece(path.replace("/", "_"), s, metronome_qpm(s, path), limit_s=45)
+            unseen.append(("unseen_quartet", p, list(TIMBRES)))
+        for i, (name, s) in enumerate(unseen_chorales):
+            timbre = list(TIMBRES)[i % len(TIMBRES)]
+            unseen.append(("unseen_chorale", score_piece(name, s, chorale_qpm(name)), [timbre]))
         for group, p, timbres in unseen:
             for timbre in timbres:
                 cases.append(dict(group=group, timbre=timbre, piece=p, program=TIMBRES[timbre],
@@ -486,7 +495,7 @@ def build_material(mode, work):
                           midi=os.path.join(work, p.name + ".mid"),
                           wav=os.path.join(work, p.name + ".wav"), program=0))
         for name, s in chorales[:6]:
-            p = score_piece(name + "_quiet", s, round(seeded(name, 66, 96)), velocity=25)
+            p = score_piece(name + "_quiet", s, chorale_qpm(name), velocity=25)
             cases.append(dict(group="piano_quiet", timbre="piano", piece=p,
                               midi=os.path.join(work, p.name + ".mid"),
                               wav=os.path.join(work, p.name + ".wav"), program=0))
