@@ -102,6 +102,7 @@ impl RomanNumeral {
             inversion,
             special: None,
             of: None,
+            omitted: OmittedTones::NONE,
         };
         // Diatonic.
         let letter_degree = ((root.letter.index() as i32 - key.tonic.letter.index() as i32)

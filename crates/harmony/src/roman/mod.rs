@@ -17,6 +17,10 @@
 //!   numeral moves the root and not the diatonic seventh (`bVII7` in C
 //!   major is B♭-D-F-A, as in music21);
 //! - accidentals before the numeral move its root (`bVII`, `#iv°`);
+//! - `[no1]`, `[no3]` and `[no5]` leave the root, third or fifth out
+//!   (`V7[no5]`, `i[no3][no5]`, also `[no3no5]`), as RomanText writes it;
+//!   the bass is then the lowest tone left of the inversion's voicing
+//!   (`I[no1]` has the third in the bass), as music21 realizes it;
 //! - `/` tonicizes a degree: `V/V`, `vii°7/ii`, `V7/IV` (one level);
 //! - `N6` (Neapolitan), `It+6`, `Fr+6` and `Ger+6` (augmented sixths).
 //!
@@ -118,6 +122,40 @@ pub struct RomanNumeral {
     pub special: Option<Special>,
     /// The tonicized degree of a secondary function.
     pub of: Option<Tonicized>,
+    /// The chord tones left out (`[no3]`).
+    pub omitted: OmittedTones,
+}
+
+/// The chord tones a numeral leaves out, as RomanText writes them: `[no1]`,
+/// `[no3]`, `[no5]`. A seventh chord may leave out all three; a triad
+/// keeps at least one tone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct OmittedTones {
+    /// `[no1]`: the root.
+    pub root: bool,
+    /// `[no3]`: the third.
+    pub third: bool,
+    /// `[no5]`: the fifth.
+    pub fifth: bool,
+}
+
+impl OmittedTones {
+    /// Every tone sounds.
+    pub const NONE: Self = Self {
+        root: false,
+        third: false,
+        fifth: false,
+    };
+
+    /// Whether a tone in `role` is left out.
+    pub fn leaves_out(&self, role: ChordTone) -> bool {
+        match role {
+            ChordTone::Root => self.root,
+            ChordTone::Third => self.third,
+            ChordTone::Fifth => self.fifth,
+            _ => false,
+        }
+    }
 }
 
 /// How a numeral's seventh is written.
@@ -132,12 +170,14 @@ pub enum SeventhFigure {
     Marked(Seventh),
 }
 
-/// A numeral realized in a key: its chord symbol, and its tones spelled as
-/// the numeral means them (an augmented sixth keeps its ♯4, which the
-/// symbol writes as its enharmonic seventh).
+/// A numeral realized in a key: its chord symbol, and the tones that sound,
+/// spelled as the numeral means them (an augmented sixth keeps its ♯4,
+/// which the symbol writes as its enharmonic seventh; `[no5]` leaves the
+/// fifth out of the tones but not out of the symbol).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RealizedChord {
-    /// The lead-sheet symbol, with the inversion as a slash bass.
+    /// The lead-sheet symbol of the whole chord (with any tones the
+    /// numeral leaves out), over the tone that sounds in the bass.
     pub symbol: Chord,
     tones: [(ChordTone, SpelledPitch); 4],
     len: u8,
@@ -183,6 +223,7 @@ impl RomanNumeral {
             inversion: 0,
             special: None,
             of: None,
+            omitted: OmittedTones::NONE,
         }
     }
     /// The seventh this numeral's figure means over `root` in `key` (the
@@ -248,20 +289,39 @@ impl RomanNumeral {
             p.seventh = seventh;
             chord = Chord::from_parts(p).unwrap_or(chord);
         }
+        let ct = chord.tones();
+        let written = ct.as_slice().len();
+        let inv = (self.inversion as usize).min(written - 1);
+        // The voicing from the bass up is the chord tones from the
+        // inversion's bass on; the lowest one left sounds in the bass.
+        let kept = |i: usize| !self.omitted.leaves_out(ct.as_slice()[i].0);
+        let bass_tone = if self.omitted == OmittedTones::NONE {
+            inv
+        } else {
+            (0..written)
+                .map(|step| (inv + step) % written)
+                .find(|&i| kept(i))
+                .unwrap_or(inv)
+        };
         let mut tones = [(ChordTone::Root, root); 4];
         let mut len = 0u8;
-        let ct = chord.tones();
-        for ((role, _), pitch) in ct.as_slice().iter().zip(chord.notes()) {
+        let mut bass = 0u8;
+        for (i, ((role, _), pitch)) in ct.as_slice().iter().zip(chord.notes()).enumerate() {
+            if !kept(i) && i != bass_tone {
+                continue;
+            }
+            if i == bass_tone {
+                bass = len;
+            }
             tones[len as usize] = (*role, pitch);
             len += 1;
         }
-        let inv = (self.inversion as usize).min(len as usize - 1);
-        let symbol = chord.inverted(inv).unwrap_or(chord);
+        let symbol = chord.inverted(bass_tone).unwrap_or(chord);
         RealizedChord {
             symbol,
             tones,
             len,
-            bass: inv as u8,
+            bass,
             leading_tone: if self.of.is_some() {
                 local_leading
             } else {
@@ -285,6 +345,7 @@ impl RomanNumeral {
             inversion,
             special: Some(sp),
             of: None,
+            omitted: OmittedTones::NONE,
         }
     }
 }
@@ -411,6 +472,15 @@ impl fmt::Display for RomanNumeral {
             (true, _) => "42",
         };
         f.write_str(fig)?;
+        for (left_out, figure) in [
+            (self.omitted.root, "[no1]"),
+            (self.omitted.third, "[no3]"),
+            (self.omitted.fifth, "[no5]"),
+        ] {
+            if left_out {
+                f.write_str(figure)?;
+            }
+        }
         if let Some(t) = self.of {
             f.write_str("/")?;
             write_accidental(f, t.accidental)?;

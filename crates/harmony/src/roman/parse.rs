@@ -15,7 +15,8 @@ const NUMERALS: [(&str, u8); 7] = [
 
 const EXPECT_NUMERAL: &str =
     "a Roman numeral I-VII or i-vii (after an optional b or #), or N6, It+6, Fr+6, Ger+6";
-const EXPECT_FIGURE: &str = "a qualifier (°, o, ø, +), M for a major seventh, a figure (6, 64, 7, 65, 43, 42, 2), or /degree";
+const EXPECT_FIGURE: &str = "a qualifier (°, o, ø, +), M for a major seventh, a figure (6, 64, 7, 65, 43, 42, 2), an omission ([no1], [no3], [no5]), or /degree";
+const EXPECT_OMISSION: &str = "an omission: [no1], [no3] or [no5] (or several, [no3no5])";
 
 /// Accidentals before a numeral; the count saturates at ±127 (the caller
 /// rejects anything beyond ±2), so a long run cannot overflow.
@@ -136,6 +137,18 @@ impl RomanNumeral {
         } else {
             Some(SeventhFigure::Diatonic)
         };
+        let omitted = parse_omissions(&mut c).map_err(|pos| err(pos, EXPECT_OMISSION))?;
+        let tones_written = 3 + usize::from(seventh.is_some());
+        let tones_left_out = [omitted.root, omitted.third, omitted.fifth]
+            .iter()
+            .filter(|&&o| o)
+            .count();
+        if tones_left_out == tones_written {
+            return Err(err(
+                fig_pos,
+                "at least one chord tone left: a triad cannot leave out its root, third and fifth",
+            ));
+        }
         let mut of = None;
         if c.eat("/") {
             let at = c.pos;
@@ -177,8 +190,37 @@ impl RomanNumeral {
             inversion,
             special: None,
             of,
+            omitted,
         })
     }
+}
+
+/// Omissions after the figure: `[no3]`, `[no3][no5]` or `[no3no5]`, as
+/// RomanText and music21 write them. On a malformed one, the position of
+/// the error.
+fn parse_omissions(c: &mut Cursor) -> Result<OmittedTones, usize> {
+    let mut omitted = OmittedTones::NONE;
+    while c.eat("[") {
+        loop {
+            if !c.eat("no") {
+                return Err(c.pos);
+            }
+            let tone = if c.eat("1") {
+                &mut omitted.root
+            } else if c.eat("3") {
+                &mut omitted.third
+            } else if c.eat("5") {
+                &mut omitted.fifth
+            } else {
+                return Err(c.pos);
+            };
+            *tone = true;
+            if c.eat("]") {
+                break;
+            }
+        }
+    }
+    Ok(omitted)
 }
 
 fn parse_special(c: &mut Cursor) -> Option<RomanNumeral> {

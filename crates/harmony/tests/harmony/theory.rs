@@ -8,7 +8,7 @@ use kmidi_harmony::interval::Interval;
 use kmidi_harmony::key::{Key, Mode};
 use kmidi_harmony::pitch::{Letter, PitchClass, SpelledPitch};
 use kmidi_harmony::progression::{ParallelRule, Progression, VoiceLeader, VoiceRanges};
-use kmidi_harmony::roman::{RomanNumeral, same_sound};
+use kmidi_harmony::roman::{OmittedTones, RomanNumeral, TriadQuality, same_sound};
 use kmidi_harmony::scale::{Scale, ScaleKind};
 use proptest::prelude::*;
 
@@ -462,6 +462,50 @@ fn roman_numerals_realize_in_major_and_minor() {
     assert_eq!(names(it.realize(a).notes()).join(" "), "F A D#");
 }
 
+/// `[no1]`, `[no3]`, `[no5]` leave tones out, and the bass is the lowest
+/// tone left of the inversion's voicing, as music21 realizes RomanText
+/// (the pitches and bass below are music21 9's for the same figures).
+#[test]
+fn omitted_tones_leave_the_chord_and_move_the_bass_as_music21_does() {
+    let c = key("C major");
+    let a = key("A minor");
+    let cases = [
+        (c, "I[no3]", "C G", "C", "C"),
+        (c, "I[no5]", "C E", "C", "C"),
+        (c, "I[no1]", "E G", "E", "C/E"),
+        (c, "I64[no1]", "E G", "G", "C/G"),
+        (c, "V7[no3]", "G D F", "G", "G7"),
+        (c, "V65[no3]", "G D F", "D", "G7/D"),
+        (c, "V7[no1]", "B D F", "B", "G7/B"),
+        (c, "V43[no1]", "B D F", "D", "G7/D"),
+        (c, "I[no3][no5]", "C", "C", "C"),
+        (c, "iv65[no1]", "Ab C Eb", "Ab", "Fm7/Ab"),
+        (a, "v42[no5]", "E G D", "D", "Em7/D"),
+        (a, "VII[no1]", "B D", "B", "G/B"),
+        (a, "i64[no1]", "C E", "E", "Am/E"),
+    ];
+    for (k, numeral, notes, bass, symbol) in cases {
+        let n: RomanNumeral = numeral.parse().unwrap_or_else(|e| panic!("{numeral}: {e}"));
+        let r = n.realize(k);
+        assert_eq!(names(r.notes()).join(" "), notes, "{numeral} in {k}");
+        assert_eq!(r.bass().to_string(), bass, "{numeral} in {k}");
+        assert_eq!(r.symbol.to_string(), symbol, "{numeral} in {k}");
+    }
+    let both: RomanNumeral = "i[no3no5]".parse().unwrap();
+    assert_eq!(both, "i[no3][no5]".parse().unwrap());
+    // A seventh chord can sound its seventh alone; the struct built by
+    // hand with nothing left still realizes its written bass.
+    let seventh_alone: RomanNumeral = "V7[no1][no3][no5]".parse().unwrap();
+    assert_eq!(names(seventh_alone.realize(c).notes()).join(" "), "F");
+    let mut silent = RomanNumeral::new(5, TriadQuality::Major);
+    silent.omitted = OmittedTones {
+        root: true,
+        third: true,
+        fifth: true,
+    };
+    assert_eq!(names(silent.realize(c).notes()).join(" "), "G");
+}
+
 #[test]
 fn numerals_print_and_parse_back() {
     for s in [
@@ -490,6 +534,9 @@ fn numerals_print_and_parse_back() {
         "Ger+6",
         "III+",
         "I+M7",
+        "V7[no5]",
+        "i[no3][no5]",
+        "V65[no1]/V",
     ] {
         let n: RomanNumeral = s.parse().unwrap_or_else(|e| panic!("{s}: {e}"));
         assert_eq!(n.to_string(), s);
@@ -508,7 +555,10 @@ fn numerals_print_and_parse_back() {
 
 #[test]
 fn bad_numerals_say_where_and_what() {
-    let cases: [(&str, usize, &str); 7] = [
+    let cases: [(&str, usize, &str); 10] = [
+        ("V[no2]", 4, "an omission: [no1], [no3] or [no5]"),
+        ("V7[no3", 6, "an omission"),
+        ("I[no1][no3][no5]", 1, "at least one chord tone left"),
         ("X", 0, "a Roman numeral"),
         ("bbbVII", 0, "at most two accidentals"),
         ("VII°", 3, "lower case before °"),
@@ -737,6 +787,7 @@ fn voice_leading_keeps_ranges_and_forbids_parallels() {
         "I vii°7/ii ii V43 I6",
         "I iii vi ii V I V I",
         "I V I V I V I V",
+        "I IV[no5] V7[no5] vi V65[no1] I[no3]",
     ];
     for k in ["C major", "A minor", "F# major", "Eb minor", "Bb major"] {
         for text in progressions {
@@ -778,7 +829,8 @@ fn voice_leader_caches_chord_shapes() {
 const FUZZ_ALPHABET: &[char] = &[
     'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'a', 'b', 'c', 'd', 'g', 'i', 'j', 'm', 'n', 'o', 's',
     'u', 'v', 'x', 'I', 'V', 'M', 'N', 'G', 'e', 'r', 't', '#', '♭', '♯', '°', 'ø', 'Δ', '+', '-',
-    '/', '(', ')', ',', ' ', ':', '|', '0', '1', '2', '3', '4', '5', '6', '7', '9', '\u{0}', 'é',
+    '/', '(', ')', ',', ' ', ':', '|', '[', ']', '0', '1', '2', '3', '4', '5', '6', '7', '9',
+    '\u{0}', 'é',
 ];
 
 fn fuzz_cases() -> u32 {
