@@ -289,32 +289,35 @@ impl RomanNumeral {
             p.seventh = seventh;
             chord = Chord::from_parts(p).unwrap_or(chord);
         }
-        let ct = chord.tones();
-        let written = ct.as_slice().len();
-        let inv = (self.inversion as usize).min(written - 1);
-        // The voicing from the bass up is the chord tones from the
-        // inversion's bass on; the lowest one left sounds in the bass.
-        let kept = |i: usize| !self.omitted.leaves_out(ct.as_slice()[i].0);
-        let bass_tone = if self.omitted == OmittedTones::NONE {
-            inv
-        } else {
-            (0..written)
-                .map(|step| (inv + step) % written)
-                .find(|&i| kept(i))
-                .unwrap_or(inv)
-        };
         let mut tones = [(ChordTone::Root, root); 4];
         let mut len = 0u8;
-        let mut bass = 0u8;
-        for (i, ((role, _), pitch)) in ct.as_slice().iter().zip(chord.notes()).enumerate() {
-            if !kept(i) && i != bass_tone {
-                continue;
-            }
-            if i == bass_tone {
-                bass = len;
-            }
+        let ct = chord.tones();
+        for ((role, _), pitch) in ct.as_slice().iter().zip(chord.notes()) {
             tones[len as usize] = (*role, pitch);
             len += 1;
+        }
+        let mut bass_tone = (self.inversion as usize).min(len as usize - 1);
+        let mut bass = bass_tone as u8;
+        if self.omitted != OmittedTones::NONE {
+            // The voicing from the bass up is the chord tones from the
+            // inversion's bass on; the lowest one left sounds in the bass.
+            let written = tones;
+            let kept = |i: usize| !self.omitted.leaves_out(written[i].0);
+            let n = len as usize;
+            bass_tone = (0..n)
+                .map(|step| (bass_tone + step) % n)
+                .find(|&i| kept(i))
+                .unwrap_or(bass_tone);
+            len = 0;
+            for (i, tone) in written[..n].iter().enumerate() {
+                if kept(i) || i == bass_tone {
+                    if i == bass_tone {
+                        bass = len;
+                    }
+                    tones[len as usize] = *tone;
+                    len += 1;
+                }
+            }
         }
         let symbol = chord.inverted(bass_tone).unwrap_or(chord);
         RealizedChord {
