@@ -15,7 +15,8 @@
 //! - [`chord`]: lead-sheet chord symbols, parsed and printed
 //!   (`parse(print(c)) == c`), with their spelled notes;
 //! - [`roman`]: Roman numerals in a key (figures, secondary functions, N6,
-//!   augmented sixths, mixture) and the reverse analysis;
+//!   augmented sixths, mixture, RomanText omissions such as `[no3]`) and the
+//!   reverse analysis;
 //! - [`progression`]: progressions in a key and transposition;
 //! - [`voice_leading`]: four-voice realization without parallel fifths or
 //!   octaves in the outer voices.
