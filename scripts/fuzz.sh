@@ -66,7 +66,7 @@ seed() { # seed <target> <file...>: copies real files into the corpus
 }
 mkdir -p fuzz/corpus/harmony_parsers
 for s in C Cm7 F#m7b5 Bb13#11 'EbmMaj7' 'A7(b9,#11)' D6/9 Gsus4 CΔ9 E7#9/G# \
-  V7/V ii65 bVI 'vii°7/ii' Ger+6 N6 'C major' 'F# harmonic minor' 'Eb minor' \
+  V7/V ii65 bVI 'vii°7/ii' Ger+6 N6 'V7[no5]' 'i[no3][no5]' 'V65[no1]/V' 'C major' 'F# harmonic minor' 'Eb minor' \
   C4 Bb-1 P5 m10 'G major: I vi ii65 V7 I'; do
   printf '%s' "$s" > "fuzz/corpus/harmony_parsers/seed-$(printf '%s' "$s" | md5sum | cut -c1-12)"
 done
