@@ -14,9 +14,10 @@
 //! [`ProcessPlan::looks`] processes, and it stops being measured as soon
 //! as its answer is clear (a significant change, an interval inside the
 //! reporting floor, or enough power to have seen a change of its
-//! threshold with an estimate under the floor). The looks share the false-alarm level (Bonferroni). Within
-//! the time budget, undecided benches get more processes, up to
-//! [`ProcessPlan::max_processes`] per side.
+//! threshold with an estimate under the floor). The looks share the
+//! false-alarm level (Bonferroni). Within the time budget, undecided
+//! benches get more processes, up to [`ProcessPlan::max_processes`] per
+//! side.
 //!
 //! For every regressed bench both builds are then profiled
 //! ([`profile::differential_profile`]).
