@@ -98,7 +98,16 @@ def render_markdown(doc, details, targets):
       "the sonority sounding longest in it): `chords.beat` scores `analyze`'s "
       "one-chord-per-beat output (`beat_chords`, on its own tracked beats), "
       "`chords.beat_segments` its chord segments, and `chords.beat_ceiling` the "
-      "written notes' own sonorities, the best any segment output could do.\n")
+      "written notes' own sonorities, the best any segment output could do. "
+      "`chords.sonority_chorales` and `chords.sonority_quartets` split the "
+      "sonority figures by material: the target is on the pool, where the "
+      "chorales carry most of the scored time (passing-tone sonorities are "
+      "not chords and are left out), and the quartets' faster harmony and "
+      "figuration score apart. `chords.sonority_unseen_chorales` and "
+      "`key.agreement_unseen_chorales` are the same scores on chorales 41 to 60, "
+      "rendered for the rhythm figures (each in one timbre) and never used to "
+      "set the detector: held out, they show how much of the tuned figures "
+      "carries over.\n")
     w("## Targets\n")
     w("| target | timbre / material | measured | target | met |")
     w("|---|---|---|---|---|")
