@@ -821,7 +821,11 @@ impl ChordDetector {
         // Where this hop's notes and the smoothed chroma both hold that
         // root, the seventh chord is read instead.
         let top_score = best_score;
-        if let Some(seventh) = seventh_completing(best, &chroma, &self.chroma) {
+        let earlier = (self.raw_len > SEVENTH_ROOT_FADE_HOPS).then(|| {
+            &self.raw_chroma
+                [(self.raw_pos + BACKDATE_HOPS - 1 - SEVENTH_ROOT_FADE_HOPS) % BACKDATE_HOPS]
+        });
+        if let Some(seventh) = seventh_completing(best, &chroma, &self.chroma, earlier) {
             best = seventh;
             best_score = self.scores[seventh];
         }
@@ -1006,25 +1010,66 @@ pub const SEVENTH_COMPLETIONS: [(ChordKind, [usize; 3], usize, ChordKind); 3] = 
 /// into that chord. It must hold both in the hop's own notes and in the
 /// smoothed chroma: on sustained timbres (organ, strings) the previous
 /// chord's notes linger in the smoothed chroma, and a lower share there
-/// alone reads C major after A minor as Am7 (measured on the rendered
-/// chorales of docs/ACCURACY.md: 0.3 keeps organ and strings where they
-/// were and takes piano's sonority majmin from 0.910 to 0.924; 0.25 gives
-/// piano 0.932 but strings fall from 0.930 to 0.927).
-pub const SEVENTH_ROOT_SHARE: f32 = 0.3;
+/// alone reads C major after A minor as Am7. On a piano the root is most
+/// often an upper voice held over from the previous chord, decayed under
+/// the tones struck with the new one, so a low share is what catches it;
+/// [`SEVENTH_ROOT_FADE`] keeps the lingering notes of sustained timbres
+/// out. Measured on the rendered chorales and quartets of
+/// docs/ACCURACY.md (sonority majmin piano / organ / strings): 0.3 without
+/// the fade test 0.938 / 0.952 / 0.933; 0.25 without it 0.946 / 0.950 /
+/// 0.930; 0.2 without it 0.950 / 0.948 / 0.925; 0.25 with it 0.945 /
+/// 0.950 / 0.933. On the held-out chorales 41 to 60, never used to set
+/// either, 0.25 with the fade test gives 0.935 / 0.966 / 0.944 where 0.3
+/// without it gave 0.928 / 0.967 / 0.942.
+pub const SEVENTH_ROOT_SHARE: f32 = 0.25;
+
+/// Hops back (about 43 ms at 48 kHz) against which a completing root is
+/// checked for fading; see [`SEVENTH_ROOT_FADE`].
+pub const SEVENTH_ROOT_FADE_HOPS: usize = 4;
+
+/// A completing root whose level relative to the triad's mean tone, in the
+/// hop's own notes, has fallen below this share of what it was
+/// [`SEVENTH_ROOT_FADE_HOPS`] earlier does not complete the seventh chord.
+/// A note of the previous chord left ringing by a string section's release
+/// or by reverb fades against the new triad; a root that belongs to the
+/// chord (held, or struck with it) keeps its place beside the triad, which
+/// on a piano decays with it. At a share of 0.25 the test keeps strings'
+/// sonority majmin at 0.933 (0.930 without it). Tried at a share of 0.2:
+/// 0.6 over four hops let most lingering notes through (strings 0.925),
+/// 0.9 over two hops kept strings at 0.932 but cost them 0.7 points of
+/// beat majmin (0.873 to 0.866), 0.8 over eight hops held back the piano's
+/// roots as well (piano 0.939).
+pub const SEVENTH_ROOT_FADE: f32 = 0.8;
 
 /// The template (kind * 12 + root) of the seventh chord that `template`, a
 /// triad, is the top of, when both chromas hold its root at
-/// [`SEVENTH_ROOT_SHARE`] of the triad's mean tone or more.
-fn seventh_completing(template: usize, smoothed: &[f32; 12], hop: &[f32; 12]) -> Option<usize> {
+/// [`SEVENTH_ROOT_SHARE`] of the triad's mean tone or more, and the hop's
+/// root has not faded against the triad since `earlier`, the raw chroma
+/// [`SEVENTH_ROOT_FADE_HOPS`] back (none at the stream's start).
+fn seventh_completing(
+    template: usize,
+    smoothed: &[f32; 12],
+    hop: &[f32; 12],
+    earlier: Option<&[f32; 12]>,
+) -> Option<usize> {
     let kind = *DETECTED_KINDS.get(template / 12)?;
     let root = template % 12;
     let &(_, tones, below, seventh) = SEVENTH_COMPLETIONS.iter().find(|c| c.0 == kind)?;
     let seventh_root = (root + 12 - below) % 12;
+    let triad_mean =
+        |chroma: &[f32; 12]| tones.iter().map(|t| chroma[(root + t) % 12]).sum::<f32>() / 3.0;
     let holds_root = |chroma: &[f32; 12]| {
-        let triad_mean = tones.iter().map(|t| chroma[(root + t) % 12]).sum::<f32>() / 3.0;
-        triad_mean > 0.0 && chroma[seventh_root] >= SEVENTH_ROOT_SHARE * triad_mean
+        let mean = triad_mean(chroma);
+        mean > 0.0 && chroma[seventh_root] >= SEVENTH_ROOT_SHARE * mean
     };
     if !(holds_root(smoothed) && holds_root(hop)) {
+        return None;
+    }
+    // The root's level beside the triad's; an earlier hop without the
+    // triad gives a large share, so the root of a chord that has only just
+    // begun waits until the triad has settled beside it.
+    let share = |chroma: &[f32; 12]| chroma[seventh_root] / triad_mean(chroma).max(1e-6);
+    if earlier.is_some_and(|e| share(hop) < SEVENTH_ROOT_FADE * share(e)) {
         return None;
     }
     let seventh_kind = DETECTED_KINDS.iter().position(|&k| k == seventh)?;
