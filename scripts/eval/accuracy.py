@@ -428,6 +428,28 @@ def pooled(items):
     return num / den if den else float("nan")
 
 
+def chord_scores(cases, ref_fn=sonority_reference, output="chords"):
+    """Every chord metric of the cases' `output` (the analysis's chord
+    segments, or `beat_chords`) against `ref_fn`'s reference, pooled."""
+    items = {m: [] for m in CHORD_METRICS}
+    for c in cases:
+        ri, rl = ref_fn(c["piece"])
+        dur, comps = chord_comparisons(ri, rl, {"chords": c["est"][output]})
+        for m in CHORD_METRICS:
+            items[m].append((dur, comps[m]))
+    return {m: pooled(items[m]) for m in CHORD_METRICS}
+
+
+def estimated_key(c):
+    """The analysis's key, C major when it found none."""
+    return c["est"]["key"] or "C major"
+
+
+def key_score(c):
+    """mir_eval's MIREX-weighted key score against music21's key of the score."""
+    return mir_eval.key.weighted_score(c["piece"].key, estimated_key(c))
+
+
 def tempo_class(est, ref):
     if est is None:
         return "none"
@@ -672,22 +694,16 @@ def score(cases):
         for refname, ref_fn, output in [("sonority", sonority_reference, "chords"),
                                         ("beat", beat_reference, "beat_chords"),
                                         ("beat_segments", beat_reference, "chords")]:
-            items = {m: [] for m in CHORD_METRICS}
-            # The sonority figures also by material: the target is on the
-            # pool, where the chorales carry most of the scored time, and
-            # the quartets' faster harmony and figuration score apart.
-            by_material = {g: {m: [] for m in CHORD_METRICS} for g in ("chorale", "quartet")}
-            for c in group:
-                ri, rl = ref_fn(c["piece"])
-                dur, comps = chord_comparisons(ri, rl, {"chords": c["est"][output]})
-                for m in CHORD_METRICS:
-                    items[m].append((dur, comps[m]))
-                    by_material[c["group"]][m].append((dur, comps[m]))
-            for m in CHORD_METRICS:
-                results[f"chords.{refname}.{m}.{timbre}"] = pooled(items[m])
-                if refname == "sonority" and all(g[m] for g in by_material.values()):
-                    for g, g_items in by_material.items():
-                        results[f"chords.sonority_{g}s.{m}.{timbre}"] = pooled(g_items[m])
+            for m, v in chord_scores(group, ref_fn, output).items():
+                results[f"chords.{refname}.{m}.{timbre}"] = v
+        # The sonority figures also by material: the target is on the pool,
+        # where the chorales carry most of the scored time, and the
+        # quartets' faster harmony and figuration score apart.
+        materials = {g: [c for c in group if c["group"] == g] for g in ("chorale", "quartet")}
+        if all(materials.values()):
+            for g, material in materials.items():
+                for m, v in chord_scores(material).items():
+                    results[f"chords.sonority_{g}s.{m}.{timbre}"] = v
         # Latency of the detector's change dates: its raw output (before the
         # documented delay is taken off) scored at lags -50 to 250 ms.
         # A 5 ms grid, then 1 ms steps around its best (the target allows
@@ -718,13 +734,12 @@ def score(cases):
         # Key.
         agree, weighted = [], []
         for c in group:
-            ref = c["piece"].key
-            est = c["est"]["key"] or "C major"
-            w = mir_eval.key.weighted_score(ref, est)
+            w = key_score(c)
             weighted.append(w)
             agree.append(1.0 if w == 1.0 else 0.0)
             if w < 1.0:
-                details["key_disagreements"].append(f"{c['piece'].name} ({timbre}): music21 {ref}, kmidi {est}")
+                details["key_disagreements"].append(
+                    f"{c['piece'].name} ({timbre}): music21 {c['piece'].key}, kmidi {estimated_key(c)}")
         results[f"key.agreement.{timbre}"] = float(np.mean(agree))
         results[f"key.mirex.{timbre}"] = float(np.mean(weighted))
         # Held out: chorales 41 to 60 (UNSEEN_CHORALES), each rendered in
@@ -733,18 +748,10 @@ def score(cases):
         # show how much of the figures above is fitted to their pieces.
         held_out = [c for c in cases if c["group"] == "unseen_chorale" and c["timbre"] == timbre]
         if held_out:
-            items = {m: [] for m in CHORD_METRICS}
-            agree = []
-            for c in held_out:
-                ri, rl = sonority_reference(c["piece"])
-                dur, comps = chord_comparisons(ri, rl, c["est"])
-                for m in CHORD_METRICS:
-                    items[m].append((dur, comps[m]))
-                w = mir_eval.key.weighted_score(c["piece"].key, c["est"]["key"] or "C major")
-                agree.append(1.0 if w == 1.0 else 0.0)
-            for m in CHORD_METRICS:
-                results[f"chords.sonority_unseen_chorales.{m}.{timbre}"] = pooled(items[m])
-            results[f"key.agreement_unseen_chorales.{timbre}"] = float(np.mean(agree))
+            for m, v in chord_scores(held_out).items():
+                results[f"chords.sonority_unseen_chorales.{m}.{timbre}"] = v
+            results[f"key.agreement_unseen_chorales.{timbre}"] = float(
+                np.mean([1.0 if key_score(c) == 1.0 else 0.0 for c in held_out]))
 
     # What an output that follows the sonorities can reach against the beat
     # reference at best: the written notes' own sonorities, scored against

@@ -819,12 +819,11 @@ impl ChordDetector {
         // a piano, a root struck before the rest and decaying) matches the
         // triad of its upper three tones best: E7 over G# reads as G#dim.
         // Where this hop's notes and the smoothed chroma both hold that
-        // root, the seventh chord is read instead.
+        // root, and it has not faded against the triad, the seventh chord
+        // is read instead.
         let top_score = best_score;
-        let earlier = (self.raw_len > SEVENTH_ROOT_FADE_HOPS).then(|| {
-            &self.raw_chroma
-                [(self.raw_pos + BACKDATE_HOPS - 1 - SEVENTH_ROOT_FADE_HOPS) % BACKDATE_HOPS]
-        });
+        let earlier = (self.raw_len > SEVENTH_ROOT_FADE_HOPS)
+            .then(|| &self.raw_chroma[self.raw_hop_back(SEVENTH_ROOT_FADE_HOPS)]);
         if let Some(seventh) = seventh_completing(best, &chroma, &self.chroma, earlier) {
             best = seventh;
             best_score = self.scores[seventh];
@@ -923,6 +922,13 @@ impl ChordDetector {
             .sum()
     }
 
+    /// The index in the raw-hop rings (`raw_chroma`, `raw_frames`,
+    /// `raw_novelty`) of the hop `back` hops before the newest (0: the
+    /// newest); `back` must be under `raw_len`.
+    fn raw_hop_back(&self, back: usize) -> usize {
+        (self.raw_pos + BACKDATE_HOPS - 1 - back) % BACKDATE_HOPS
+    }
+
     /// The input frame where the change from `old` to `new` began: going
     /// back through the raw chroma from the newest hop, the first of the
     /// hops that all match `new` better than `old`, less half the analysis
@@ -930,8 +936,8 @@ impl ChordDetector {
     /// previous change, never after now.
     fn date_change(&self, old: Option<ChordLabel>, new: Option<ChordLabel>) -> u64 {
         let mut start = None;
-        for i in 1..=self.raw_len {
-            let h = (self.raw_pos + BACKDATE_HOPS - i) % BACKDATE_HOPS;
+        for back in 0..self.raw_len {
+            let h = self.raw_hop_back(back);
             let chroma = &self.raw_chroma[h];
             if self.template_score(chroma, new) <= self.template_score(chroma, old) {
                 break;
@@ -959,7 +965,7 @@ impl ChordDetector {
             .max(self.current.since_frame);
         let time = |h: usize| self.raw_frames[h].saturating_sub(centre);
         // Oldest to newest.
-        let hop_at = |i: usize| (self.raw_pos + BACKDATE_HOPS - self.raw_len + i) % BACKDATE_HOPS;
+        let hop_at = |i: usize| self.raw_hop_back(self.raw_len - 1 - i);
         let mut peak: Option<(usize, f32)> = None;
         for i in 0..self.raw_len {
             let h = hop_at(i);
